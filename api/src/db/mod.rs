@@ -1,0 +1,149 @@
+//! Storage: one connection type over SQLite and PostgreSQL, the pool, migrations, and the one
+//! helper through which every query runs off the async executor.
+//!
+//! The backend is chosen by the database URL at start-up; every query is written once against
+//! [`DbConnection`] and runs unchanged on both.
+
+pub mod schema;
+
+use crate::error::ApiError;
+use crate::settings::{Backend, DatabaseSettings};
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+/// Migrations for each backend, embedded in the binary. Both folders carry the same versions.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+/// See [`SQLITE_MIGRATIONS`].
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// A connection to whichever backend the URL selected.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// Production backend.
+    Pg(PgConnection),
+    /// Embedded default.
+    Sqlite(SqliteConnection),
+}
+
+/// The connection pool shared by all workers.
+pub type DbPool = Pool<ConnectionManager<DbConnection>>;
+/// A connection checked out of the pool.
+pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
+/// Failure to check out a connection in time.
+pub type PoolError = diesel::r2d2::PoolError;
+
+/// Per-connection set-up. SQLite's settings are per connection, so they are applied on every
+/// acquire: foreign keys on, wait (rather than fail) on a locked database, WAL for concurrent
+/// readers, and NORMAL sync, which in WAL mode is durable against application crashes.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionSetup;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(sqlite) = conn {
+            sqlite
+                .batch_execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds the pool and checks that one connection can be made, so a wrong URL fails at start-up
+/// with a clear message rather than on the first request.
+pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, String> {
+    let url = match settings.backend {
+        Backend::Sqlite => {
+            let path = settings.sqlite_path();
+            if path.is_empty() || path == ":memory:" {
+                return Err(
+                    "an in-memory SQLite database cannot be pooled; give a file path".into(),
+                );
+            }
+            path.to_string()
+        }
+        Backend::Postgres => settings.url.expose().clone(),
+    };
+    Pool::builder()
+        .max_size(settings.pool_size)
+        .connection_timeout(settings.acquire_timeout)
+        .connection_customizer(Box::new(ConnectionSetup))
+        .build(ConnectionManager::<DbConnection>::new(url))
+        .map_err(|e| format!("cannot open the database ({}): {e}", settings.redacted()))
+}
+
+/// Applies every pending migration for the connection's backend; returns how many ran.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, String> {
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Pg(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+    };
+    applied.map_err(|e| format!("migration failed: {e}"))
+}
+
+/// Runs a blocking database closure on actix's blocking thread pool, inside the caller's tracing
+/// span, with a pooled connection. Every diesel call in the server goes through here.
+pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    let span = tracing::Span::current();
+    actix_web::web::block(move || {
+        let _entered = span.enter();
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Runs `f` in a write transaction. On SQLite the transaction is `BEGIN IMMEDIATE`, taking the
+/// write lock up front: a deferred transaction that reads and then writes can fail with
+/// `SQLITE_BUSY` when another writer got there first, and `busy_timeout` cannot save it.
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Pg(_) => conn.transaction(f),
+        DbConnection::Sqlite(_) => {
+            conn.batch_execute("BEGIN IMMEDIATE")?;
+            match f(conn) {
+                Ok(value) => match conn.batch_execute("COMMIT") {
+                    Ok(()) => Ok(value),
+                    Err(e) => {
+                        let _ = conn.batch_execute("ROLLBACK");
+                        Err(e.into())
+                    }
+                },
+                Err(e) => {
+                    conn.batch_execute("ROLLBACK")?;
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+/// Whether the database answers a trivial query.
+pub fn ping(conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
+    conn.batch_execute("SELECT 1")
+}
+
+/// Whether an error is a unique-constraint violation (the same on both backends).
+pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}

@@ -1,0 +1,17 @@
+//! Tether's HTTP server: accounts, authentication, and (as later work lands) sync, read models
+//! and trends. `main.rs` is a thin shell around [`cli::main`]; the test suite starts the real
+//! binary.
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod repo;
+pub mod routes;
+pub mod secret;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,219 @@
+//! Clinics, users and devices.
+
+use crate::db::schema::{clinics, devices, users};
+use crate::db::{is_unique_violation, DbConnection};
+use crate::domain::{Email, Role};
+use crate::error::ApiError;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+/// A user as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    /// Id (UUID text).
+    pub id: String,
+    /// Clinic id (UUID text).
+    pub clinic_id: String,
+    /// `admin`, `counselor` or `patient`.
+    pub role: String,
+    /// Sign-in email, normalised.
+    pub email: String,
+    /// Name shown to staff.
+    pub display_name: String,
+    /// argon2id PHC string; `None` until the account is activated.
+    pub password_hash: Option<String>,
+    /// Created (ms).
+    pub created_at: i64,
+    /// Activated (ms).
+    pub activated_at: Option<i64>,
+}
+
+/// A user with typed ids, as handlers use it.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Id.
+    pub id: Uuid,
+    /// Clinic.
+    pub clinic_id: Uuid,
+    /// Role.
+    pub role: Role,
+    /// Email.
+    pub email: String,
+    /// Display name.
+    pub display_name: String,
+    /// Password hash, if activated.
+    pub password_hash: Option<String>,
+}
+
+fn parse_uuid(text: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text)
+        .map_err(|_| ApiError::internal(format!("corrupt {what} id in the database")))
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = ApiError;
+
+    fn try_from(row: UserRow) -> Result<Self, ApiError> {
+        Ok(Self {
+            id: parse_uuid(&row.id, "user")?,
+            clinic_id: parse_uuid(&row.clinic_id, "clinic")?,
+            role: Role::parse(&row.role)
+                .ok_or_else(|| ApiError::internal("corrupt role in the database"))?,
+            email: row.email,
+            display_name: row.display_name,
+            password_hash: row.password_hash,
+        })
+    }
+}
+
+/// Finds a clinic by name, creating it if there is none; returns its id.
+pub fn ensure_clinic(conn: &mut DbConnection, name: &str, now_ms: i64) -> Result<Uuid, ApiError> {
+    if let Some(id) = clinics::table
+        .filter(clinics::name.eq(name))
+        .select(clinics::id)
+        .first::<String>(conn)
+        .optional()?
+    {
+        return parse_uuid(&id, "clinic");
+    }
+    let id = Uuid::now_v7();
+    diesel::insert_into(clinics::table)
+        .values((
+            clinics::id.eq(id.to_string()),
+            clinics::name.eq(name),
+            clinics::created_at.eq(now_ms),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// What a new account needs.
+#[derive(Debug)]
+pub struct NewUser<'a> {
+    /// Clinic.
+    pub clinic_id: Uuid,
+    /// Role.
+    pub role: Role,
+    /// Email.
+    pub email: &'a Email,
+    /// Display name.
+    pub display_name: &'a str,
+    /// Password hash, for accounts created with a password (the first admin).
+    pub password_hash: Option<&'a str>,
+}
+
+/// Creates an account; an email already in use is a 409 `email_taken`.
+pub fn insert_user(
+    conn: &mut DbConnection,
+    new: &NewUser<'_>,
+    now_ms: i64,
+) -> Result<Uuid, ApiError> {
+    let id = Uuid::now_v7();
+    diesel::insert_into(users::table)
+        .values((
+            users::id.eq(id.to_string()),
+            users::clinic_id.eq(new.clinic_id.to_string()),
+            users::role.eq(new.role.as_str()),
+            users::email.eq(new.email.as_str()),
+            users::display_name.eq(new.display_name),
+            users::password_hash.eq(new.password_hash),
+            users::created_at.eq(now_ms),
+            users::activated_at.eq(new.password_hash.map(|_| now_ms)),
+        ))
+        .execute(conn)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                ApiError::Conflict {
+                    code: "email_taken",
+                    message: "an account with this email already exists".into(),
+                }
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(id)
+}
+
+/// Finds a user by normalised email.
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<User>, ApiError> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(User::try_from)
+        .transpose()
+}
+
+/// Finds a user by id.
+pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<Option<User>, ApiError> {
+    users::table
+        .find(id.to_string())
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(User::try_from)
+        .transpose()
+}
+
+/// Sets a password and marks the account activated.
+pub fn activate(
+    conn: &mut DbConnection,
+    id: Uuid,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    diesel::update(users::table.find(id.to_string()))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::activated_at.eq(now_ms),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Registers a device for a user and returns its id.
+pub fn create_device(
+    conn: &mut DbConnection,
+    user: Uuid,
+    name: &str,
+    now_ms: i64,
+) -> Result<Uuid, ApiError> {
+    let id = Uuid::now_v7();
+    diesel::insert_into(devices::table)
+        .values((
+            devices::id.eq(id.to_string()),
+            devices::user_id.eq(user.to_string()),
+            devices::name.eq(name),
+            devices::created_at.eq(now_ms),
+            devices::last_seen_at.eq(now_ms),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// Reuses a device the user already registered (signing in again on the same phone keeps its
+/// identity, and with it the device's op sequence), or registers a new one.
+pub fn reuse_or_create_device(
+    conn: &mut DbConnection,
+    user: Uuid,
+    existing: Option<Uuid>,
+    name: &str,
+    now_ms: i64,
+) -> Result<Uuid, ApiError> {
+    if let Some(device) = existing {
+        let updated = diesel::update(
+            devices::table
+                .filter(devices::id.eq(device.to_string()))
+                .filter(devices::user_id.eq(user.to_string()))
+                .filter(devices::revoked_at.is_null()),
+        )
+        .set((devices::last_seen_at.eq(now_ms), devices::name.eq(name)))
+        .execute(conn)?;
+        if updated == 1 {
+            return Ok(device);
+        }
+    }
+    create_device(conn, user, name, now_ms)
+}

@@ -1,0 +1,9 @@
+//! Repositories: every SQL statement the server runs lives here, one module per table family.
+//! Functions take a `&mut DbConnection` and run synchronously; handlers call them through
+//! [`crate::db::run`].
+
+pub mod accounts;
+pub mod care_team;
+pub mod enrollment;
+pub mod rate_limits;
+pub mod refresh_tokens;

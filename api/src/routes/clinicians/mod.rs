@@ -1,0 +1,3 @@
+//! Staff accounts.
+
+pub mod create;

@@ -1,0 +1,94 @@
+//! The HTTP surface: one module per resource, one file per endpoint. [`endpoints`] is the single
+//! list of what the server answers; the app is built from it and the contract test reads it.
+
+pub mod auth;
+pub mod clinicians;
+pub mod health;
+pub mod me;
+pub mod patients;
+
+use crate::error::ApiError;
+use actix_web::http::Method;
+use actix_web::{web, HttpResponse, Route};
+use std::collections::BTreeMap;
+
+/// One method on one path, with its handler.
+pub struct Endpoint {
+    /// HTTP method.
+    pub method: Method,
+    /// Path pattern in actix syntax (`/v1/patients/{id}`), which is also OpenAPI's.
+    pub path: &'static str,
+    /// The handler.
+    pub route: fn() -> Route,
+}
+
+/// Every endpoint the server answers.
+pub fn endpoints() -> Vec<Endpoint> {
+    fn e(method: Method, path: &'static str, route: fn() -> Route) -> Endpoint {
+        Endpoint {
+            method,
+            path,
+            route,
+        }
+    }
+    vec![
+        e(Method::GET, "/healthz", || {
+            web::get().to(health::healthz::healthz)
+        }),
+        e(Method::GET, "/readyz", || {
+            web::get().to(health::readyz::readyz)
+        }),
+        e(Method::POST, "/v1/auth/login", || {
+            web::post().to(auth::login::login)
+        }),
+        e(Method::POST, "/v1/auth/refresh", || {
+            web::post().to(auth::refresh::refresh)
+        }),
+        e(Method::POST, "/v1/auth/logout", || {
+            web::post().to(auth::logout::logout)
+        }),
+        e(Method::POST, "/v1/auth/activate", || {
+            web::post().to(auth::activate::activate)
+        }),
+        e(Method::GET, "/v1/me", || web::get().to(me::get::me)),
+        e(Method::POST, "/v1/clinicians", || {
+            web::post().to(clinicians::create::create_clinician)
+        }),
+        e(Method::POST, "/v1/patients", || {
+            web::post().to(patients::enroll::enroll_patient)
+        }),
+    ]
+}
+
+/// `(METHOD, path)` for every endpoint, for the contract test and the docs.
+pub fn route_table() -> Vec<(String, &'static str)> {
+    endpoints()
+        .into_iter()
+        .map(|e| (e.method.to_string(), e.path))
+        .collect()
+}
+
+/// Registers every endpoint, grouping methods by path so that a known path asked with another
+/// method gets a JSON 405 rather than a 404.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let mut by_path: BTreeMap<&'static str, Vec<Endpoint>> = BTreeMap::new();
+    for endpoint in endpoints() {
+        by_path.entry(endpoint.path).or_default().push(endpoint);
+    }
+    for (path, endpoints) in by_path {
+        let mut resource = web::resource(path);
+        for endpoint in endpoints {
+            resource = resource.route((endpoint.route)());
+        }
+        cfg.service(resource.default_service(web::to(method_not_allowed)));
+    }
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+/// The answer for any path the server does not know.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("no such endpoint".into()))
+}

@@ -1,0 +1,3 @@
+//! Patients: enrollment now; read models, trends and consent as they land.
+
+pub mod enroll;

@@ -1,0 +1,362 @@
+//! Server configuration, read once at start-up from the environment and command-line flags and
+//! passed explicitly to everything that needs it. There is no global configuration.
+//!
+//! | variable | flag | default | meaning |
+//! |---|---|---|---|
+//! | `TETHER_BIND` | `--bind` | `127.0.0.1:8080` | address and port to listen on (port 0 picks a free port) |
+//! | `DATABASE_URL` | `--database-url` | `./tether.db` | a SQLite file path or `sqlite://path`, or `postgres://…` |
+//! | `TETHER_DB_POOL_SIZE` | | `8` | database connections in the pool |
+//! | `TETHER_DB_TIMEOUT_MS` | | `5000` | how long a request waits for a pooled connection before a 503 |
+//! | `TETHER_JWT_SECRET` | | none | HMAC key for access tokens, at least 32 bytes; required outside development mode |
+//! | `TETHER_DEV` | `--dev` | off | development mode: an ephemeral signing key when none is set, said loudly in the log |
+//! | `TETHER_ACCESS_TTL_SECS` | | `900` | access-token lifetime (15 minutes) |
+//! | `TETHER_REFRESH_TTL_SECS` | | `2592000` | refresh-token lifetime (30 days) |
+//! | `TETHER_ENROLLMENT_TTL_SECS` | | `259200` | enrollment-code lifetime (72 hours) |
+//! | `TETHER_MAX_BODY_BYTES` | | `1048576` | largest accepted request body |
+//! | `TETHER_LOGIN_MAX_FAILURES` | | `5` | failed sign-ins or activations per account per window before 429 |
+//! | `TETHER_ADDR_MAX_ATTEMPTS` | | `30` | sign-in, refresh and activation attempts per client address per window |
+//! | `TETHER_RATE_WINDOW_SECS` | | `900` | the rate-limit window |
+//! | `TETHER_TRUST_PROXY` | | off | take the client address from `X-Forwarded-For` (only behind a trusted proxy) |
+//! | `TETHER_SHUTDOWN_SECS` | | `30` | how long in-flight requests may run after SIGTERM |
+//! | `TETHER_LOG` | | `info` | log filter (tracing `EnvFilter` syntax) |
+//! | `TETHER_LOG_FORMAT` | | `json` | `json` or `pretty` |
+
+use crate::secret::Secret;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The smallest accepted signing key: 256 bits, the HMAC-SHA-256 block of entropy.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// Which database engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: one file, zero set-up.
+    Sqlite,
+    /// The production backend.
+    Postgres,
+}
+
+/// Database settings.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// The URL as given (may hold a password: never logged; see [`DatabaseSettings::redacted`]).
+    pub url: Secret<String>,
+    /// The engine the URL selects.
+    pub backend: Backend,
+    /// Pool size.
+    pub pool_size: u32,
+    /// How long to wait for a pooled connection.
+    pub acquire_timeout: Duration,
+}
+
+impl DatabaseSettings {
+    /// Builds database settings from a URL, picking the backend by its scheme.
+    pub fn from_url(url: &str, pool_size: u32, acquire_timeout: Duration) -> Self {
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        Self {
+            url: Secret::new(url.to_string()),
+            backend,
+            pool_size,
+            acquire_timeout,
+        }
+    }
+
+    /// What the connection string points at, safe to log: the backend and, for SQLite, the file.
+    pub fn redacted(&self) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("sqlite:{}", self.sqlite_path()),
+            Backend::Postgres => "postgres".to_string(),
+        }
+    }
+
+    /// The SQLite file path with any `sqlite://` or `sqlite:` prefix removed.
+    pub fn sqlite_path(&self) -> &str {
+        let url = self.url.expose().as_str();
+        url.strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url)
+    }
+}
+
+/// Token and code lifetimes and the signing key.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// HMAC-SHA-256 key for access tokens.
+    pub jwt_secret: Secret<Vec<u8>>,
+    /// Access-token lifetime.
+    pub access_ttl: Duration,
+    /// Refresh-token lifetime.
+    pub refresh_ttl: Duration,
+    /// Enrollment-code lifetime.
+    pub enrollment_ttl: Duration,
+    /// True when the key was generated for this process (development mode without a key): tokens
+    /// die with the process and cannot be shared between servers.
+    pub ephemeral_key: bool,
+}
+
+/// Limits on sign-in and activation attempts.
+#[derive(Debug, Clone)]
+pub struct RateLimitSettings {
+    /// Failed attempts per account per window.
+    pub account_max_failures: u32,
+    /// Attempts per client address per window.
+    pub address_max_attempts: u32,
+    /// Window length.
+    pub window: Duration,
+    /// Whether `X-Forwarded-For` names the client.
+    pub trust_proxy: bool,
+}
+
+/// Log output.
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// `EnvFilter` directives.
+    pub filter: String,
+    /// JSON lines (for machines) or pretty text (for people).
+    pub json: bool,
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Listen address.
+    pub bind: String,
+    /// Database.
+    pub database: DatabaseSettings,
+    /// Auth.
+    pub auth: AuthSettings,
+    /// Rate limits.
+    pub rate_limit: RateLimitSettings,
+    /// Largest request body in bytes.
+    pub max_body_bytes: usize,
+    /// Grace period for in-flight requests on shutdown.
+    pub shutdown_timeout: Duration,
+    /// Development mode (ephemeral key allowed).
+    pub dev_mode: bool,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// A configuration problem that stops the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A variable or flag has a value that does not parse.
+    #[error("{name} has an invalid value: {reason}")]
+    Invalid {
+        /// The variable or flag.
+        name: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// No signing key outside development mode.
+    #[error(
+        "TETHER_JWT_SECRET is not set. Set it to a random string of at least {MIN_JWT_SECRET_BYTES} bytes \
+         (for example `openssl rand -base64 48`), or start with --dev for local development"
+    )]
+    MissingJwtSecret,
+    /// A signing key too short to be safe.
+    #[error("TETHER_JWT_SECRET is too short: it needs at least {MIN_JWT_SECRET_BYTES} bytes")]
+    WeakJwtSecret,
+    /// An unknown command-line flag.
+    #[error("unknown flag {0} (see --help)")]
+    UnknownFlag(String),
+}
+
+impl Settings {
+    /// Reads settings from the process environment and the given flags (`--dev`, `--bind ADDR`,
+    /// `--database-url URL`).
+    pub fn from_env_and_args(args: &[String]) -> Result<Self, SettingsError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Self::from_map(&env, args)
+    }
+
+    /// Reads settings from a map of variables and the given flags; the pure core of
+    /// [`Settings::from_env_and_args`].
+    pub fn from_map(env: &HashMap<String, String>, args: &[String]) -> Result<Self, SettingsError> {
+        let mut vars = env.clone();
+        let mut iter = args.iter();
+        while let Some(arg) = iter.next() {
+            let (name, inline) = match arg.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (arg.as_str(), None),
+            };
+            let mut value = |var: &str| -> Result<(), SettingsError> {
+                let v = match inline.clone().or_else(|| iter.next().cloned()) {
+                    Some(v) => v,
+                    None => {
+                        return Err(SettingsError::Invalid {
+                            name: name.to_string(),
+                            reason: "needs a value".into(),
+                        })
+                    }
+                };
+                vars.insert(var.to_string(), v);
+                Ok(())
+            };
+            match name {
+                "--dev" => {
+                    vars.insert("TETHER_DEV".into(), "1".into());
+                }
+                "--bind" => value("TETHER_BIND")?,
+                "--database-url" => value("DATABASE_URL")?,
+                other => return Err(SettingsError::UnknownFlag(other.to_string())),
+            }
+        }
+
+        let get = |name: &str| vars.get(name).map(|s| s.trim()).filter(|s| !s.is_empty());
+        let flag = |name: &str| -> Result<bool, SettingsError> {
+            match get(name) {
+                None => Ok(false),
+                Some("1" | "true" | "yes" | "on") => Ok(true),
+                Some("0" | "false" | "no" | "off") => Ok(false),
+                Some(other) => Err(SettingsError::Invalid {
+                    name: name.into(),
+                    reason: format!("expected true or false, got {other:?}"),
+                }),
+            }
+        };
+        let number = |name: &str, default: u64| -> Result<u64, SettingsError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v.parse::<u64>().map_err(|_| SettingsError::Invalid {
+                    name: name.into(),
+                    reason: format!("expected a whole number, got {v:?}"),
+                }),
+            }
+        };
+        let positive = |name: &str, default: u64| -> Result<u64, SettingsError> {
+            let n = number(name, default)?;
+            if n == 0 {
+                return Err(SettingsError::Invalid {
+                    name: name.into(),
+                    reason: "must be greater than zero".into(),
+                });
+            }
+            Ok(n)
+        };
+        let small = |name: &str, default: u64| -> Result<u32, SettingsError> {
+            u32::try_from(positive(name, default)?).map_err(|_| SettingsError::Invalid {
+                name: name.into(),
+                reason: "too large".into(),
+            })
+        };
+
+        let dev_mode = flag("TETHER_DEV")?;
+        let (jwt_secret, ephemeral_key) = match get("TETHER_JWT_SECRET") {
+            Some(key) if key.len() >= MIN_JWT_SECRET_BYTES => (key.as_bytes().to_vec(), false),
+            Some(_) => return Err(SettingsError::WeakJwtSecret),
+            None if dev_mode => (crate::auth::token::random_bytes(48), true),
+            None => return Err(SettingsError::MissingJwtSecret),
+        };
+
+        let database = DatabaseSettings::from_url(
+            get("DATABASE_URL").unwrap_or("./tether.db"),
+            small("TETHER_DB_POOL_SIZE", 8)?,
+            Duration::from_millis(positive("TETHER_DB_TIMEOUT_MS", 5_000)?),
+        );
+
+        Ok(Self {
+            bind: get("TETHER_BIND").unwrap_or("127.0.0.1:8080").to_string(),
+            database,
+            auth: AuthSettings {
+                jwt_secret: Secret::new(jwt_secret),
+                access_ttl: Duration::from_secs(positive("TETHER_ACCESS_TTL_SECS", 900)?),
+                refresh_ttl: Duration::from_secs(positive("TETHER_REFRESH_TTL_SECS", 30 * 86_400)?),
+                enrollment_ttl: Duration::from_secs(positive(
+                    "TETHER_ENROLLMENT_TTL_SECS",
+                    72 * 3_600,
+                )?),
+                ephemeral_key,
+            },
+            rate_limit: RateLimitSettings {
+                account_max_failures: small("TETHER_LOGIN_MAX_FAILURES", 5)?,
+                address_max_attempts: small("TETHER_ADDR_MAX_ATTEMPTS", 30)?,
+                window: Duration::from_secs(positive("TETHER_RATE_WINDOW_SECS", 900)?),
+                trust_proxy: flag("TETHER_TRUST_PROXY")?,
+            },
+            max_body_bytes: usize::try_from(positive("TETHER_MAX_BODY_BYTES", 1 << 20)?)
+                .unwrap_or(usize::MAX),
+            shutdown_timeout: Duration::from_secs(number("TETHER_SHUTDOWN_SECS", 30)?),
+            dev_mode,
+            log: LogSettings {
+                filter: get("TETHER_LOG").unwrap_or("info").to_string(),
+                json: match get("TETHER_LOG_FORMAT").unwrap_or("json") {
+                    "json" => true,
+                    "pretty" => false,
+                    other => {
+                        return Err(SettingsError::Invalid {
+                            name: "TETHER_LOG_FORMAT".into(),
+                            reason: format!("expected json or pretty, got {other:?}"),
+                        })
+                    }
+                },
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_server_refuses_to_start_without_a_signing_key() {
+        let err = Settings::from_map(&env(&[]), &[]).unwrap_err();
+        assert!(matches!(err, SettingsError::MissingJwtSecret));
+    }
+
+    #[test]
+    fn the_server_refuses_a_short_signing_key() {
+        let err = Settings::from_map(&env(&[("TETHER_JWT_SECRET", "short")]), &[]).unwrap_err();
+        assert!(matches!(err, SettingsError::WeakJwtSecret));
+    }
+
+    #[test]
+    fn development_mode_generates_a_key_and_defaults_to_sqlite() {
+        let s = Settings::from_map(&env(&[]), &["--dev".into()]).unwrap();
+        assert!(s.dev_mode);
+        assert_eq!(s.auth.jwt_secret.expose().len(), 48);
+        assert_eq!(s.database.backend, Backend::Sqlite);
+        assert_eq!(s.database.sqlite_path(), "./tether.db");
+        assert_eq!(s.auth.access_ttl, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn a_postgres_url_selects_postgres_and_flags_override_the_environment() {
+        let s = Settings::from_map(
+            &env(&[
+                ("TETHER_JWT_SECRET", &"k".repeat(40)),
+                ("TETHER_BIND", "0.0.0.0:1"),
+            ]),
+            &[
+                "--database-url=postgres://u:p@h/db".into(),
+                "--bind".into(),
+                "127.0.0.1:0".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.database.backend, Backend::Postgres);
+        assert_eq!(s.database.redacted(), "postgres");
+        assert_eq!(s.bind, "127.0.0.1:0");
+    }
+
+    #[test]
+    fn a_malformed_number_is_named_in_the_error() {
+        let err = Settings::from_map(&env(&[("TETHER_DB_POOL_SIZE", "many")]), &["--dev".into()])
+            .unwrap_err();
+        assert!(err.to_string().contains("TETHER_DB_POOL_SIZE"));
+    }
+}

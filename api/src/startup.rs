@@ -1,0 +1,116 @@
+//! Building and running the server. `Application::build` binds its own listener (port 0 picks a
+//! free one), so callers learn the real port before serving and never guess or sleep.
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password;
+use crate::db::{self, DbPool};
+use crate::error::ApiError;
+use crate::routes;
+use crate::settings::Settings;
+use crate::state::AppState;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+/// A bound, migrated, ready-to-run server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database could not be opened or migrated.
+    #[error("{0}")]
+    Database(String),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Opens the pool and brings the schema up to date.
+pub fn open_database(settings: &Settings) -> Result<DbPool, StartupError> {
+    let pool = db::build_pool(&settings.database).map_err(StartupError::Database)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| StartupError::Database(format!("cannot connect to the database: {e}")))?;
+    let applied = db::run_migrations(&mut conn).map_err(StartupError::Database)?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(pool)
+}
+
+impl Application {
+    /// Opens the database, runs migrations and binds the listener.
+    pub fn build(settings: Settings) -> Result<Self, StartupError> {
+        let pool = open_database(&settings)?;
+        let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
+            address: settings.bind.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                address: settings.bind.clone(),
+                source,
+            })?
+            .port();
+        password::warm_up();
+        let server = serve(listener, pool, settings).map_err(|source| StartupError::Bind {
+            address: "listener".into(),
+            source,
+        })?;
+        Ok(Self { port, server })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish (up to the configured
+    /// shutdown timeout) before returning.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(listener: TcpListener, pool: DbPool, settings: Settings) -> std::io::Result<Server> {
+    let shutdown_secs = settings.shutdown_timeout.as_secs();
+    let max_body = settings.max_body_bytes;
+    let state = web::Data::new(AppState {
+        pool,
+        jwt: Arc::new(JwtKeys::new(&settings.auth.jwt_secret)),
+        settings: Arc::new(settings),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(max_body)
+                    .error_handler(|err, _| ApiError::from(err).into()),
+            )
+            .app_data(web::PayloadConfig::default().limit(max_body))
+            .app_data(
+                web::QueryConfig::default().error_handler(|err, _| ApiError::from(err).into()),
+            )
+            .app_data(web::PathConfig::default().error_handler(|err, _| ApiError::from(err).into()))
+            .configure(routes::configure)
+            .default_service(web::to(routes::not_found))
+            .wrap(from_fn(crate::telemetry::request_span))
+    })
+    .listen(listener)?
+    .shutdown_timeout(shutdown_secs)
+    .run();
+    Ok(server)
+}
