@@ -1,0 +1,186 @@
+//! Ops: the unit of change, the wire format, and the last-writer-wins order.
+//!
+//! An op sets one field of one document: `(patient, kind, doc)` names the document, `field` the
+//! register, `value` the new value, `hlc` its place in time. The author and device are *not* in
+//! the body: the server stamps them from the access token (see [`Author`]), so a phone cannot
+//! claim to be someone else.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::hlc::Hlc;
+use crate::reject::{RejectCode, Rejection};
+
+/// The kinds of document Tether syncs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocKind {
+    /// A craving check-in, written by the patient.
+    Checkin,
+    /// A coping-skill exercise, written by the patient.
+    Exercise,
+    /// A treatment session on the schedule, written by the counselor (rsvp by the patient).
+    Session,
+    /// The patient's treatment plan, written by the counselor.
+    Plan,
+}
+
+impl DocKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [DocKind; 4] = [
+        DocKind::Checkin,
+        DocKind::Exercise,
+        DocKind::Session,
+        DocKind::Plan,
+    ];
+
+    /// The wire name (`"checkin"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Checkin => "checkin",
+            DocKind::Exercise => "exercise",
+            DocKind::Session => "session",
+            DocKind::Plan => "plan",
+        }
+    }
+
+    /// Parses a wire name; an unknown one is rejected with `unknown_kind`.
+    pub fn parse(s: &str) -> Result<Self, Rejection> {
+        DocKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| Rejection::new(RejectCode::UnknownKind, "unknown document kind"))
+    }
+}
+
+/// One change to one field of one document: the wire format of a push.
+///
+/// ```json
+/// {"id":"0190b2c3-d4e5-7f00-8000-000000000001",
+///  "patient":"6f1c2a9e-0000-4000-8000-000000000001",
+///  "kind":"checkin",
+///  "doc":"6f1c2a9e-0000-4000-8000-0000000000d1",
+///  "field":"intensity",
+///  "value":7,
+///  "hlc":"0190b2c3d4e5-00000000-00000000000000a1",
+///  "device_seq":1}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Op {
+    /// Unique id of the op (UUID v7), chosen by the issuing device; makes a push idempotent and
+    /// breaks ties between equal HLCs.
+    pub id: Uuid,
+    /// The patient whose record this is.
+    pub patient: Uuid,
+    /// Which schema the document follows.
+    pub kind: DocKind,
+    /// Document id, unique per `(patient, kind)`. Any UUID version: the server may derive
+    /// deterministic ids (v5/v8) for documents it generates.
+    pub doc: Uuid,
+    /// Field name; set elements are `name/<element>`; `_deleted` is the tombstone.
+    pub field: String,
+    /// The new value; `null` clears a scalar field.
+    pub value: Value,
+    /// When, in hybrid logical time.
+    pub hlc: Hlc,
+    /// The issuing device's dense counter 1, 2, 3, …, used by the server for receipts.
+    pub device_seq: u64,
+}
+
+impl Op {
+    /// Decodes one op from a JSON value, mapping failures to a [`Rejection`] so a server can
+    /// judge each op of a batch on its own (`unknown_kind` or `malformed_op`).
+    pub fn from_json(v: Value) -> Result<Self, Rejection> {
+        if let Some(kind) = v.get("kind").and_then(Value::as_str) {
+            DocKind::parse(kind)?;
+        }
+        serde_json::from_value(v)
+            .map_err(|e| Rejection::new(RejectCode::MalformedOp, format!("malformed op: {e}")))
+    }
+
+    /// The `(hlc, id)` pair this op is ordered by.
+    pub fn stamp(&self) -> (&Hlc, &Uuid) {
+        (&self.hlc, &self.id)
+    }
+}
+
+/// Builds a UUID v7 op id from a timestamp and caller-supplied random bytes.
+///
+/// sync-core reads no random source (it must build for wasm without one); the device supplies
+/// 10 random bytes from its own generator.
+pub fn op_id(hlc: &Hlc, random: &[u8; 10]) -> Uuid {
+    uuid::Builder::from_unix_timestamp_millis(hlc.wall_ms(), random).into_uuid()
+}
+
+/// Last-writer-wins order: does `incoming` beat `current`?
+///
+/// Higher HLC wins; on equal HLCs (only possible with a misconfigured node id) the higher op id
+/// wins, so every replica picks the same winner whatever order ops arrive in. Equal stamps are the
+/// same op, which does not "win" over itself. This is the comparison a server uses when storing
+/// field state in a database.
+pub fn wins(incoming: (&Hlc, &Uuid), current: (&Hlc, &Uuid)) -> bool {
+    incoming > current
+}
+
+/// Roles an authenticated user can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A patient in the program.
+    Patient,
+    /// A counselor (clinician).
+    Counselor,
+    /// A clinic administrator.
+    Admin,
+}
+
+/// Who wrote an op, as stamped by the server from the access token (never from the op body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Author {
+    /// The user id; for a patient this is also their patient id.
+    pub user: Uuid,
+    /// Their role.
+    pub role: Role,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    #[test]
+    fn a_higher_hlc_wins_whatever_the_op_ids() {
+        let lo = Hlc::new(1, 0, 1).unwrap();
+        let hi = Hlc::new(1, 1, 0).unwrap();
+        assert!(wins((&hi, &u(1)), (&lo, &u(9))));
+        assert!(!wins((&lo, &u(9)), (&hi, &u(1))));
+    }
+
+    #[test]
+    fn equal_hlcs_are_broken_by_op_id_and_an_op_never_beats_itself() {
+        let h = Hlc::new(1, 0, 1).unwrap();
+        assert!(wins((&h, &u(2)), (&h, &u(1))));
+        assert!(!wins((&h, &u(1)), (&h, &u(2))));
+        assert!(!wins((&h, &u(1)), (&h, &u(1))));
+    }
+
+    #[test]
+    fn op_ids_are_version_7() {
+        let h = Hlc::new(1_700_000_000_000, 0, 1).unwrap();
+        let id = op_id(&h, &[7; 10]);
+        assert_eq!(id.get_version_num(), 7);
+    }
+
+    #[test]
+    fn an_unknown_kind_is_rejected_with_its_own_code() {
+        let v = serde_json::json!({"kind": "diary"});
+        assert_eq!(Op::from_json(v).unwrap_err().code, RejectCode::UnknownKind);
+        let v = serde_json::json!({"kind": "checkin"});
+        assert_eq!(Op::from_json(v).unwrap_err().code, RejectCode::MalformedOp);
+    }
+}

@@ -1,0 +1,687 @@
+//! Document schemas as data: the static tables a phone and the server both validate against.
+//!
+//! Every field has a type and a range ([`FieldType`]). Representations:
+//! - times are integer milliseconds since the Unix epoch, UTC ([`FieldType::TimestampMs`]), with
+//!   the patient's UTC offset in minutes beside them (`tz_offset_min`) so the server can
+//!   precompute the patient's local day and hour at write time;
+//! - durations are whole minutes (`duration_min`);
+//! - scales (intensity, craving, mood, helpfulness) are small integers;
+//! - sets are LWW element sets: one boolean register per element, named `field/<element>`;
+//! - any scalar field may be set to `null`, which clears it. `_deleted` is a boolean in every kind.
+//!
+//! Fields marked [`FieldSpec::patient_text`] hold free text a patient wrote: a server must never
+//! log their values. Custom set elements (`custom:…`) are also patient words and appear in field
+//! *names*, so log [`FieldSpec::name`], never `Op::field`.
+//!
+//! Validation does not allocate unless it rejects.
+
+use serde_json::Value;
+
+use crate::op::{DocKind, Op};
+use crate::reject::{RejectCode, Rejection};
+
+/// Name of the tombstone field present in every kind.
+pub const DELETED: &str = "_deleted";
+
+/// Prefix of a custom (patient- or counselor-defined) catalog entry, e.g. `custom:night_shift`.
+pub const CUSTOM_PREFIX: &str = "custom:";
+
+/// Longest custom entry name after the prefix, in bytes (the charset is ASCII).
+pub const CUSTOM_MAX_LEN: usize = 32;
+
+/// Earliest accepted timestamp: 2000-01-01T00:00:00Z.
+pub const MIN_TIMESTAMP_MS: i64 = 946_684_800_000;
+/// Latest accepted timestamp: 2100-01-01T00:00:00Z.
+pub const MAX_TIMESTAMP_MS: i64 = 4_102_444_800_000;
+
+/// A named list of built-in values that also admits `custom:<name>` entries.
+#[derive(Debug)]
+pub struct Catalog {
+    /// Catalog name, for messages.
+    pub name: &'static str,
+    /// The built-in entries (snake_case).
+    pub builtin: &'static [&'static str],
+}
+
+impl Catalog {
+    /// Is `s` a built-in entry or a well-formed custom one (`custom:` + 1–32 of `[a-z0-9_-]`)?
+    pub fn accepts(&self, s: &str) -> bool {
+        if let Some(name) = s.strip_prefix(CUSTOM_PREFIX) {
+            return is_custom_name(name);
+        }
+        self.builtin.contains(&s)
+    }
+}
+
+fn is_custom_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= CUSTOM_MAX_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// Craving triggers: HALT (hungry, angry, lonely, tired) and the usual others.
+pub static TRIGGERS: Catalog = Catalog {
+    name: "trigger",
+    builtin: &[
+        "hungry",
+        "angry",
+        "lonely",
+        "tired",
+        "stress",
+        "conflict",
+        "people",
+        "places",
+        "boredom",
+        "celebration",
+        "pain",
+        "sleep",
+        "cues",
+        "anxiety",
+        "sadness",
+        "money",
+        "work",
+    ],
+};
+
+/// Coping skills a patient can practise and a counselor can assign.
+pub static SKILLS: Catalog = Catalog {
+    name: "coping skill",
+    builtin: &[
+        "urge_surfing",
+        "paced_breathing",
+        "grounding_54321",
+        "halt_check",
+        "call_support",
+        "play_tape_forward",
+        "meditation",
+        "physical_activity",
+        "journaling",
+        "distraction",
+        "mutual_help_meeting",
+    ],
+};
+
+/// Substances a check-in or lapse can name.
+pub static SUBSTANCES: Catalog = Catalog {
+    name: "substance",
+    builtin: &[
+        "alcohol",
+        "opioids",
+        "stimulants",
+        "cannabis",
+        "benzodiazepines",
+        "nicotine",
+        "gambling",
+        "other",
+    ],
+};
+
+/// The type and range of a field.
+#[derive(Debug)]
+pub enum FieldType {
+    /// `true` or `false`.
+    Bool,
+    /// An integer in `min..=max`.
+    Int {
+        /// Smallest accepted value.
+        min: i64,
+        /// Largest accepted value.
+        max: i64,
+    },
+    /// Milliseconds since the Unix epoch, UTC, in [`MIN_TIMESTAMP_MS`]`..=`[`MAX_TIMESTAMP_MS`].
+    TimestampMs,
+    /// One of a fixed list of strings.
+    Enum(&'static [&'static str]),
+    /// A catalog entry (built in or `custom:`).
+    Tag(&'static Catalog),
+    /// Free text of at most `max_chars` Unicode scalar values.
+    Text {
+        /// Maximum length in chars.
+        max_chars: usize,
+    },
+    /// An `https://` URL of at most `max_len` bytes, without whitespace or control characters.
+    HttpsUrl {
+        /// Maximum length in bytes.
+        max_len: usize,
+    },
+    /// An LWW element set: written as `name/<element>` → `true` (member) / `false` (removed).
+    Set(SetElement),
+}
+
+/// What a set's elements may be.
+#[derive(Debug)]
+pub enum SetElement {
+    /// Catalog entries.
+    Tag(&'static Catalog),
+    /// A time of day `"HH:MM"`, 24-hour, zero-padded.
+    TimeOfDay,
+}
+
+impl SetElement {
+    /// Is `e` a valid element?
+    pub fn accepts(&self, e: &str) -> bool {
+        match self {
+            SetElement::Tag(c) => c.accepts(e),
+            SetElement::TimeOfDay => is_time_of_day(e),
+        }
+    }
+}
+
+fn is_time_of_day(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 5 || b[2] != b':' || !b[..2].iter().chain(&b[3..]).all(u8::is_ascii_digit) {
+        return false;
+    }
+    let h = (b[0] - b'0') * 10 + (b[1] - b'0');
+    let m = (b[3] - b'0') * 10 + (b[4] - b'0');
+    h < 24 && m < 60
+}
+
+/// One field of a kind.
+#[derive(Debug)]
+pub struct FieldSpec {
+    /// Field name (for a set, the part before `/`).
+    pub name: &'static str,
+    /// Type and range.
+    pub ty: FieldType,
+    /// Free text a patient wrote: never log its value.
+    pub patient_text: bool,
+}
+
+const fn f(name: &'static str, ty: FieldType) -> FieldSpec {
+    FieldSpec {
+        name,
+        ty,
+        patient_text: false,
+    }
+}
+
+const fn patient_text(name: &'static str, max_chars: usize) -> FieldSpec {
+    FieldSpec {
+        name,
+        ty: FieldType::Text { max_chars },
+        patient_text: true,
+    }
+}
+
+const SCALE_0_10: FieldType = FieldType::Int { min: 0, max: 10 };
+/// UTC offsets run from -12:00 to +14:00.
+const TZ_OFFSET: FieldType = FieldType::Int {
+    min: -14 * 60,
+    max: 14 * 60,
+};
+
+/// The tombstone spec shared by every kind.
+pub static DELETED_SPEC: FieldSpec = f(DELETED, FieldType::Bool);
+
+/// Session kinds.
+pub const SESSION_KINDS: &[&str] = &[
+    "group",
+    "individual",
+    "family",
+    "medication",
+    "psychoeducation",
+    "life_skills",
+    "mutual_help",
+];
+/// Session statuses.
+pub const SESSION_STATUSES: &[&str] = &["scheduled", "cancelled", "completed"];
+/// A patient's answers to a session invitation.
+pub const RSVPS: &[&str] = &["yes", "no", "maybe"];
+/// Attendance marks a counselor records.
+pub const ATTENDANCE: &[&str] = &["attended", "late", "left_early", "absent", "excused"];
+/// Treatment phases of a plan.
+pub const PHASES: &[&str] = &[
+    "intake",
+    "intensive",
+    "step_down",
+    "aftercare",
+    "discharged",
+];
+
+/// Fields of a craving check-in.
+pub static CHECKIN: &[FieldSpec] = &[
+    f("recorded_at", FieldType::TimestampMs),
+    f("tz_offset_min", TZ_OFFSET),
+    f("intensity", SCALE_0_10),
+    f("triggers", FieldType::Set(SetElement::Tag(&TRIGGERS))),
+    // 1 = very low … 5 = very good.
+    f("mood", FieldType::Int { min: 1, max: 5 }),
+    f("lapse", FieldType::Bool),
+    f("substance", FieldType::Tag(&SUBSTANCES)),
+    patient_text("context", 500),
+    // "I need help now": the counselor view raises it as a risk flag.
+    f("crisis", FieldType::Bool),
+    patient_text("note", 2000),
+];
+
+/// Fields of a coping-skill exercise.
+pub static EXERCISE: &[FieldSpec] = &[
+    f("skill", FieldType::Tag(&SKILLS)),
+    f("started_at", FieldType::TimestampMs),
+    f("tz_offset_min", TZ_OFFSET),
+    f("duration_min", FieldType::Int { min: 0, max: 600 }),
+    f("craving_before", SCALE_0_10),
+    f("craving_after", SCALE_0_10),
+    // 1 = not at all … 5 = very helpful.
+    f("helpfulness", FieldType::Int { min: 1, max: 5 }),
+    patient_text("note", 2000),
+];
+
+/// Fields of a scheduled treatment session.
+pub static SESSION: &[FieldSpec] = &[
+    f("kind", FieldType::Enum(SESSION_KINDS)),
+    f("title", FieldType::Text { max_chars: 120 }),
+    f("starts_at", FieldType::TimestampMs),
+    f("duration_min", FieldType::Int { min: 5, max: 720 }),
+    f("location", FieldType::Text { max_chars: 200 }),
+    f("telehealth_url", FieldType::HttpsUrl { max_len: 2048 }),
+    f("status", FieldType::Enum(SESSION_STATUSES)),
+    f("rsvp", FieldType::Enum(RSVPS)),
+    patient_text("rsvp_note", 500),
+    f("attendance", FieldType::Enum(ATTENDANCE)),
+];
+
+/// Fields of a treatment plan.
+pub static PLAN: &[FieldSpec] = &[
+    f("skills", FieldType::Set(SetElement::Tag(&SKILLS))),
+    f("prompt_times", FieldType::Set(SetElement::TimeOfDay)),
+    f("weekly_hours_target", FieldType::Int { min: 0, max: 40 }),
+    f("phase", FieldType::Enum(PHASES)),
+];
+
+/// The fields of `kind` (without `_deleted`, which every kind has).
+pub fn fields(kind: DocKind) -> &'static [FieldSpec] {
+    match kind {
+        DocKind::Checkin => CHECKIN,
+        DocKind::Exercise => EXERCISE,
+        DocKind::Session => SESSION,
+        DocKind::Plan => PLAN,
+    }
+}
+
+/// Resolves an op's field name to its spec and, for a set, its element.
+///
+/// `triggers/stress` → (`triggers` spec, `Some("stress")`); `intensity` → (spec, `None`).
+pub fn lookup(kind: DocKind, field: &str) -> Result<(&'static FieldSpec, Option<&str>), Rejection> {
+    if field == DELETED {
+        return Ok((&DELETED_SPEC, None));
+    }
+    let (base, element) = match field.split_once('/') {
+        Some((b, e)) => (b, Some(e)),
+        None => (field, None),
+    };
+    let spec = fields(kind)
+        .iter()
+        .find(|s| s.name == base)
+        .ok_or_else(|| Rejection::new(RejectCode::UnknownField, unknown_field_msg(kind)))?;
+    match (&spec.ty, element) {
+        (FieldType::Set(_), None) => Err(Rejection::new(
+            RejectCode::UnknownField,
+            format!(
+                "{} is a set: write one element at a time as {}/<element>",
+                spec.name, spec.name
+            ),
+        )),
+        (FieldType::Set(_), Some(_)) | (_, None) => Ok((spec, element)),
+        (_, Some(_)) => Err(Rejection::new(
+            RejectCode::UnknownField,
+            format!("{} is not a set field", spec.name),
+        )),
+    }
+}
+
+fn unknown_field_msg(kind: DocKind) -> String {
+    let names: Vec<&str> = fields(kind).iter().map(|s| s.name).collect();
+    format!(
+        "unknown field for {}; known: {}, {DELETED}",
+        kind.as_str(),
+        names.join(", ")
+    )
+}
+
+/// Checks an op against its schema: envelope (UUID v7 id, `device_seq` ≥ 1), field name, type
+/// and range. Does not check who may write it: see [`crate::policy::may_write`].
+pub fn validate(op: &Op) -> Result<(), Rejection> {
+    validate_op(op).map(|_| ())
+}
+
+/// [`validate`], returning the field spec on success.
+pub fn validate_op(op: &Op) -> Result<&'static FieldSpec, Rejection> {
+    if op.id.get_version_num() != 7 {
+        return Err(Rejection::new(
+            RejectCode::InvalidOpId,
+            "op id must be a UUID v7",
+        ));
+    }
+    if op.device_seq == 0 {
+        return Err(Rejection::new(
+            RejectCode::InvalidDeviceSeq,
+            "device_seq starts at 1",
+        ));
+    }
+    validate_value(op.kind, &op.field, &op.value)
+}
+
+/// Checks one `(field, value)` pair of `kind`; returns the field spec.
+pub fn validate_value(
+    kind: DocKind,
+    field: &str,
+    value: &Value,
+) -> Result<&'static FieldSpec, Rejection> {
+    let (spec, element) = lookup(kind, field)?;
+    check(spec, element, value)?;
+    Ok(spec)
+}
+
+fn wrong_type(spec: &FieldSpec, want: &str) -> Rejection {
+    Rejection::new(
+        RejectCode::WrongType,
+        format!("{} must be {want}", spec.name),
+    )
+}
+
+fn out_of_range(spec: &FieldSpec, min: i64, max: i64) -> Rejection {
+    Rejection::new(
+        RejectCode::OutOfRange,
+        format!("{} must be between {min} and {max}", spec.name),
+    )
+}
+
+fn check(spec: &FieldSpec, element: Option<&str>, value: &Value) -> Result<(), Rejection> {
+    if let FieldType::Set(el) = &spec.ty {
+        let e = element.unwrap_or_default();
+        if !el.accepts(e) {
+            let what = match el {
+                SetElement::Tag(c) => c.name,
+                SetElement::TimeOfDay => "time of day (HH:MM)",
+            };
+            return Err(Rejection::new(
+                RejectCode::InvalidSetElement,
+                format!(
+                    "{} elements must be a built-in {what} or {CUSTOM_PREFIX}<1-{CUSTOM_MAX_LEN} of a-z 0-9 _ ->",
+                    spec.name
+                ),
+            ));
+        }
+        return match value {
+            Value::Bool(_) => Ok(()),
+            _ => Err(wrong_type(spec, "true (member) or false (removed)")),
+        };
+    }
+    if value.is_null() {
+        // null clears a scalar; the tombstone is always an explicit boolean.
+        return if spec.name == DELETED {
+            Err(wrong_type(spec, "a boolean"))
+        } else {
+            Ok(())
+        };
+    }
+    match &spec.ty {
+        FieldType::Bool => match value {
+            Value::Bool(_) => Ok(()),
+            _ => Err(wrong_type(spec, "a boolean")),
+        },
+        FieldType::Int { min, max } => check_int(spec, value, *min, *max),
+        FieldType::TimestampMs => check_int(spec, value, MIN_TIMESTAMP_MS, MAX_TIMESTAMP_MS),
+        FieldType::Enum(allowed) => {
+            let s = value.as_str().ok_or_else(|| wrong_type(spec, "a string"))?;
+            if allowed.contains(&s) {
+                Ok(())
+            } else {
+                Err(Rejection::new(
+                    RejectCode::UnknownEnumValue,
+                    format!("{} must be one of: {}", spec.name, allowed.join(", ")),
+                ))
+            }
+        }
+        FieldType::Tag(c) => {
+            let s = value.as_str().ok_or_else(|| wrong_type(spec, "a string"))?;
+            if c.accepts(s) {
+                Ok(())
+            } else {
+                Err(Rejection::new(
+                    RejectCode::UnknownEnumValue,
+                    format!(
+                        "{} must be a built-in {} or {CUSTOM_PREFIX}<1-{CUSTOM_MAX_LEN} of a-z 0-9 _ ->",
+                        spec.name, c.name
+                    ),
+                ))
+            }
+        }
+        FieldType::Text { max_chars } => {
+            let s = value.as_str().ok_or_else(|| wrong_type(spec, "a string"))?;
+            // Bytes bound chars from above: only count chars when it could matter.
+            if s.len() > *max_chars && s.chars().count() > *max_chars {
+                Err(Rejection::new(
+                    RejectCode::TooLong,
+                    format!("{} is at most {max_chars} characters", spec.name),
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        FieldType::HttpsUrl { max_len } => {
+            let s = value.as_str().ok_or_else(|| wrong_type(spec, "a string"))?;
+            if s.len() > *max_len {
+                return Err(Rejection::new(
+                    RejectCode::TooLong,
+                    format!("{} is at most {max_len} bytes", spec.name),
+                ));
+            }
+            let host_ok = s
+                .strip_prefix("https://")
+                .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+            if host_ok && !s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                Ok(())
+            } else {
+                Err(Rejection::new(
+                    RejectCode::InvalidUrl,
+                    format!("{} must be an https:// link", spec.name),
+                ))
+            }
+        }
+        FieldType::Set(_) => Ok(()), // handled above
+    }
+}
+
+fn check_int(spec: &FieldSpec, value: &Value, min: i64, max: i64) -> Result<(), Rejection> {
+    let Value::Number(n) = value else {
+        return Err(wrong_type(spec, "an integer"));
+    };
+    match n.as_i64() {
+        Some(i) if (min..=max).contains(&i) => Ok(()),
+        Some(_) => Err(out_of_range(spec, min, max)),
+        // A u64 beyond i64 is an integer, just far out of range; a float is the wrong type.
+        None if n.is_u64() => Err(out_of_range(spec, min, max)),
+        None => Err(wrong_type(spec, "an integer")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn code(kind: DocKind, field: &str, v: Value) -> Option<RejectCode> {
+        validate_value(kind, field, &v).err().map(|r| r.code)
+    }
+
+    #[test]
+    fn the_trigger_taxonomy_includes_halt_and_the_usual_others() {
+        for t in [
+            "hungry",
+            "angry",
+            "lonely",
+            "tired",
+            "stress",
+            "conflict",
+            "people",
+            "places",
+            "boredom",
+            "celebration",
+            "pain",
+            "sleep",
+            "cues",
+        ] {
+            assert!(TRIGGERS.accepts(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn the_skill_catalog_includes_the_core_skills() {
+        for s in [
+            "urge_surfing",
+            "paced_breathing",
+            "grounding_54321",
+            "halt_check",
+            "call_support",
+            "play_tape_forward",
+            "meditation",
+            "physical_activity",
+            "journaling",
+        ] {
+            assert!(SKILLS.accepts(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn custom_entries_need_the_prefix_a_short_name_and_a_plain_charset() {
+        assert!(TRIGGERS.accepts("custom:night_shift"));
+        assert!(TRIGGERS.accepts(&format!("custom:{}", "a".repeat(32))));
+        assert!(!TRIGGERS.accepts(&format!("custom:{}", "a".repeat(33))));
+        assert!(!TRIGGERS.accepts("custom:"));
+        assert!(!TRIGGERS.accepts("custom:Night"));
+        assert!(!TRIGGERS.accepts("custom:a/b"));
+        assert!(!TRIGGERS.accepts("night_shift"));
+    }
+
+    #[test]
+    fn a_set_element_is_written_as_a_boolean_under_name_slash_element() {
+        assert_eq!(code(DocKind::Checkin, "triggers/stress", json!(true)), None);
+        assert_eq!(
+            code(DocKind::Checkin, "triggers", json!(true)),
+            Some(RejectCode::UnknownField)
+        );
+        assert_eq!(
+            code(DocKind::Checkin, "triggers/stress", json!(1)),
+            Some(RejectCode::WrongType)
+        );
+        assert_eq!(
+            code(DocKind::Checkin, "triggers/rain", json!(true)),
+            Some(RejectCode::InvalidSetElement)
+        );
+        assert_eq!(
+            code(DocKind::Checkin, "intensity/3", json!(true)),
+            Some(RejectCode::UnknownField)
+        );
+    }
+
+    #[test]
+    fn prompt_times_are_24_hour_hh_mm() {
+        assert_eq!(code(DocKind::Plan, "prompt_times/08:30", json!(true)), None);
+        assert_eq!(code(DocKind::Plan, "prompt_times/23:59", json!(true)), None);
+        for bad in ["24:00", "8:30", "08:60", "08-30", "0830", "ab:cd"] {
+            assert_eq!(
+                code(DocKind::Plan, &format!("prompt_times/{bad}"), json!(true)),
+                Some(RejectCode::InvalidSetElement),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn integers_must_be_integers_in_range() {
+        assert_eq!(code(DocKind::Checkin, "intensity", json!(10)), None);
+        assert_eq!(
+            code(DocKind::Checkin, "intensity", json!(11)),
+            Some(RejectCode::OutOfRange)
+        );
+        assert_eq!(
+            code(DocKind::Checkin, "intensity", json!(u64::MAX)),
+            Some(RejectCode::OutOfRange)
+        );
+        assert_eq!(
+            code(DocKind::Checkin, "intensity", json!(5.0)),
+            Some(RejectCode::WrongType)
+        );
+        assert_eq!(
+            code(DocKind::Checkin, "intensity", json!("5")),
+            Some(RejectCode::WrongType)
+        );
+    }
+
+    #[test]
+    fn null_clears_a_scalar_but_never_the_tombstone() {
+        assert_eq!(code(DocKind::Checkin, "note", Value::Null), None);
+        assert_eq!(
+            code(DocKind::Checkin, DELETED, Value::Null),
+            Some(RejectCode::WrongType)
+        );
+    }
+
+    #[test]
+    fn a_note_is_at_most_2000_characters_counted_as_characters_not_bytes() {
+        assert_eq!(
+            code(DocKind::Checkin, "note", json!("é".repeat(2000))),
+            None
+        );
+        assert_eq!(
+            code(DocKind::Checkin, "note", json!("a".repeat(2001))),
+            Some(RejectCode::TooLong)
+        );
+    }
+
+    #[test]
+    fn the_telehealth_link_must_be_https() {
+        let ok = json!("https://meet.example.org/r/abc?x=1");
+        assert_eq!(code(DocKind::Session, "telehealth_url", ok), None);
+        for bad in [
+            "http://meet.example.org",
+            "javascript:alert(1)",
+            "https://",
+            "https:///path",
+            "https://a b",
+        ] {
+            assert_eq!(
+                code(DocKind::Session, "telehealth_url", json!(bad)),
+                Some(RejectCode::InvalidUrl),
+                "{bad}"
+            );
+        }
+        let long = format!("https://example.org/{}", "a".repeat(2048));
+        assert_eq!(
+            code(DocKind::Session, "telehealth_url", json!(long)),
+            Some(RejectCode::TooLong)
+        );
+    }
+
+    #[test]
+    fn free_text_fields_are_flagged_as_patient_text() {
+        let flagged: Vec<(DocKind, &str)> = DocKind::ALL
+            .into_iter()
+            .flat_map(|k| fields(k).iter().map(move |s| (k, s)))
+            .filter(|(_, s)| s.patient_text)
+            .map(|(k, s)| (k, s.name))
+            .collect();
+        assert_eq!(
+            flagged,
+            vec![
+                (DocKind::Checkin, "context"),
+                (DocKind::Checkin, "note"),
+                (DocKind::Exercise, "note"),
+                (DocKind::Session, "rsvp_note"),
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        assert_eq!(
+            code(DocKind::Plan, "intensity", json!(1)),
+            Some(RejectCode::UnknownField)
+        );
+    }
+}
