@@ -1,1 +1,16 @@
+//! Tether's black-box test suite: one binary, one module per feature. Every test starts the real
+//! server binary with its own database (SQLite by default, PostgreSQL with `TEST_POSTGRES_URL`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail by panicking"
+)]
 
+mod harness;
+
+mod accounts;
+mod auth;
+mod backend;
+mod errors;
+mod hygiene;
+mod migrations;

@@ -1,0 +1,133 @@
+//! Every failure, however it happens, is the same JSON shape with the right status.
+
+use crate::harness::*;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = spawn_app().await;
+    let (status, body) = status_and_json(app.get("/healthz", None).await).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    let (status, body) = status_and_json(app.get("/readyz", None).await).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ready"))
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_path_is_a_json_404() {
+    let app = spawn_app().await;
+    assert_error(
+        app.get("/v1/nothing-here", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(app.get("/", None).await, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn a_known_path_with_the_wrong_method_is_a_json_405() {
+    let app = spawn_app().await;
+    assert_error(
+        app.get("/v1/auth/login", None).await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+    let response = app.client.delete(app.url("/healthz")).send().await.unwrap();
+    assert_error(
+        response,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn broken_json_is_a_400_that_does_not_echo_the_input() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(r#"{"email": "a@b.test", "password": "secret-in-broken-json""#)
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(response, StatusCode::BAD_REQUEST, "invalid_json").await;
+    assert!(!body.to_string().contains("secret-in-broken-json"));
+
+    let response = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(r#"{"email": "a@b.test", "password": 12345678901}"#)
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(response, StatusCode::BAD_REQUEST, "invalid_json").await;
+    assert!(!body.to_string().contains("12345678901"));
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_a_415() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .header("content-type", "text/plain")
+        .body("email=a@b.test&password=x")
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        response,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_413() {
+    let app = spawn_app_with(&[("TETHER_MAX_BODY_BYTES", "1024")]).await;
+    let big = serde_json::json!({ "email": "a@b.test", "password": "x".repeat(4096) });
+    assert_error(
+        app.post("/v1/auth/login", None, &big).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_a_sane_one_is_echoed() {
+    let app = spawn_app().await;
+    let response = app.get("/healthz", None).await;
+    let generated = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(generated.len(), 36);
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "phone-abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "phone-abc-123");
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "bad id with spaces")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(response.headers()["x-request-id"], "bad id with spaces");
+}
