@@ -8,6 +8,9 @@
 //!   write), `put` per op and `commit` per op, because in Tether every op is a separately
 //!   syncable, acknowledgeable change. A batched variant (one commit per 1,000 ops) is printed
 //!   too, as automerge's best case.
+//!   And the receiving side, which is what `Replica::apply` does: 3 device documents forked from
+//!   a common base write one change per op, and a receiver applies those changes in op order
+//!   (`apply_changes`); building the changes is setup, only the receiver is timed.
 //! - crdts 7: a `Map<(doc, field), MVReg<Value>>` with one actor per device, `update` + `apply`
 //!   per op.
 //!
@@ -126,6 +129,51 @@ fn automerge_apply(ops: Vec<Op>, commit_every: usize) -> AutoCommit {
     doc
 }
 
+/// automerge, receiving side: 3 device documents forked from a base that already holds the
+/// 1,000 document maps write one change (commit) per op; the timed part is a receiver (a clone of
+/// the base) applying those changes in op order, as a server or a phone ingests ops from 3
+/// devices. Building the changes is setup, not timed.
+struct AutomergeInbox {
+    receiver: automerge::Automerge,
+    changes: Vec<automerge::Change>,
+}
+
+fn automerge_inbox(ops: &[Op]) -> AutomergeInbox {
+    let mut base = AutoCommit::new();
+    let mut objs = std::collections::HashMap::new();
+    for op in ops {
+        objs.entry(op.doc).or_insert_with(|| {
+            base.put_object(ROOT, op.doc.to_string(), ObjType::Map)
+                .unwrap()
+        });
+    }
+    base.commit();
+    let receiver = automerge::Automerge::load(&base.save()).unwrap();
+    let mut devices: Vec<AutoCommit> = (0..DEVICES).map(|_| base.fork()).collect();
+    let changes = ops
+        .iter()
+        .map(|op| {
+            let dev = &mut devices[(op.hlc.node() & 0xff) as usize];
+            dev.put(&objs[&op.doc], op.field.as_str(), scalar(&op.value))
+                .unwrap();
+            dev.commit();
+            dev.get_last_local_change().unwrap().clone()
+        })
+        .collect();
+    AutomergeInbox { receiver, changes }
+}
+
+fn automerge_receive(inbox: AutomergeInbox) -> automerge::Automerge {
+    let AutomergeInbox {
+        mut receiver,
+        changes,
+    } = inbox;
+    for ch in changes {
+        receiver.apply_changes([ch]).unwrap();
+    }
+    receiver
+}
+
 type CrdtsMap = crdts::Map<(Uuid, String), crdts::MVReg<Value, u64>, u64>;
 
 /// crdts: a `Map` of `MVReg`, one actor per device.
@@ -168,6 +216,12 @@ fn summary(smoke: bool) {
     let cr = rate(n, time(&ops, if smoke { 1 } else { 3 }, crdts_apply));
     let am = rate(n, time(&ops, 1, |o| automerge_apply(o, 1)));
     let am_batched = rate(n, time(&ops, 1, |o| automerge_apply(o, 1_000)));
+    let am_receive = {
+        let inbox = automerge_inbox(&ops);
+        let t = Instant::now();
+        black_box(automerge_receive(inbox));
+        rate(n, t.elapsed())
+    };
 
     // (b) merge two replicas with 50,000 divergent changes each.
     let half = n / 2;
@@ -211,12 +265,23 @@ fn summary(smoke: bool) {
     println!("crdts 7 Map<MVReg> apply:          {cr:>12.0} ops/s");
     println!("automerge 0.6 (commit per op):     {am:>12.0} ops/s");
     println!("automerge 0.6 (commit per 1000):   {am_batched:>12.0} ops/s");
-    println!("ratio sync-core / automerge:       {:>12.1}x", sc / am);
+    println!("automerge 0.6 (receive 3 devices): {am_receive:>12.0} ops/s");
     println!(
-        "ratio sync-core / automerge batch: {:>12.1}x",
+        "ratio sync-core / automerge local, commit per op: {:>7.1}x",
+        sc / am
+    );
+    println!(
+        "ratio sync-core / automerge local, batched:       {:>7.1}x",
         sc / am_batched
     );
-    println!("ratio sync-core / crdts:           {:>12.1}x", sc / cr);
+    println!(
+        "ratio sync-core / automerge receiving:            {:>7.1}x",
+        sc / am_receive
+    );
+    println!(
+        "ratio sync-core / crdts:                          {:>7.1}x",
+        sc / cr
+    );
     println!(
         "merge 2 x {half} divergent changes:  {:>12.3} ms ({:.0} fields/s)",
         merge.as_secs_f64() * 1e3,
@@ -269,6 +334,13 @@ fn benches(c: &mut Criterion) {
         bch.iter_batched(
             || slice.to_vec(),
             |o| automerge_apply(o, 1),
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("automerge_receive_from_3_devices", |bch| {
+        bch.iter_batched(
+            || automerge_inbox(slice),
+            automerge_receive,
             BatchSize::PerIteration,
         )
     });
