@@ -351,7 +351,10 @@ fn benches(c: &mut Criterion) {
     c.bench_function("merge_2x50k_divergent", |bch| {
         bch.iter_batched(
             || a.clone(),
-            |mut m| black_box(m.merge(&b)),
+            |mut m| {
+                black_box(m.merge(&b));
+                m // dropped outside the timing
+            },
             BatchSize::PerIteration,
         )
     });
@@ -363,7 +366,10 @@ fn benches(c: &mut Criterion) {
     c.bench_function("delta_1000_behind_compute_and_apply", |bch| {
         bch.iter_batched(
             || behind.clone(),
-            |mut r| black_box(r.apply_delta(full.changes_since(since)).unwrap()),
+            |mut r| {
+                black_box(r.apply_delta(full.changes_since(since)).unwrap());
+                r // dropped outside the timing
+            },
             BatchSize::LargeInput,
         )
     });

@@ -253,17 +253,14 @@ impl Replica {
         let Some(doc) = self.docs.get_mut(di) else {
             return ApplyOutcome::Superseded;
         };
-        self.version += 1;
-        let version = self.version;
+        let version = self.version + 1;
         let ri = match doc.regs.iter().position(|r| &*r.field == field) {
             Some(ri) => {
                 let r = &mut doc.regs[ri];
                 if (hlc, op) == (r.hlc, r.op) {
-                    self.version -= 1;
                     return ApplyOutcome::Duplicate;
                 }
                 if !crate::op::wins((&hlc, &op), (&r.hlc, &r.op)) {
-                    self.version -= 1;
                     return ApplyOutcome::Superseded;
                 }
                 r.hlc = hlc;
@@ -284,6 +281,7 @@ impl Replica {
                 doc.regs.len() - 1
             }
         };
+        self.version = version;
         self.log.push(LogEntry {
             version,
             doc: d,
