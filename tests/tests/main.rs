@@ -14,3 +14,4 @@ mod backend;
 mod errors;
 mod hygiene;
 mod migrations;
+mod openapi;
