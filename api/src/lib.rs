@@ -2,6 +2,7 @@
 //! and trends. `main.rs` is a thin shell around [`cli::main`]; the test suite starts the real
 //! binary.
 
+pub mod access;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -14,4 +15,5 @@ pub mod secret;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod sync;
 pub mod telemetry;

@@ -17,6 +17,10 @@
 //! | `TETHER_ADDR_MAX_ATTEMPTS` | | `30` | sign-in, refresh and activation attempts per client address per window |
 //! | `TETHER_RATE_WINDOW_SECS` | | `900` | the rate-limit window |
 //! | `TETHER_TRUST_PROXY` | | off | take the client address from `X-Forwarded-For` (only behind a trusted proxy) |
+//! | `TETHER_MAX_BATCH_OPS` | | `1000` | most ops in one push |
+//! | `TETHER_MAX_PUSH_BYTES` | | `8388608` | largest push body (8 MiB) |
+//! | `TETHER_MAX_CLOCK_AHEAD_MS` | | `300000` | how far ahead of server time an op's clock may be (5 minutes) |
+//! | `TETHER_MAX_PULL_LIMIT` | | `1000` | most changes in one pull page |
 //! | `TETHER_SHUTDOWN_SECS` | | `30` | how long in-flight requests may run after SIGTERM |
 //! | `TETHER_LOG` | | `info` | log filter (tracing `EnvFilter` syntax) |
 //! | `TETHER_LOG_FORMAT` | | `json` | `json` or `pretty` |
@@ -112,6 +116,19 @@ pub struct RateLimitSettings {
     pub trust_proxy: bool,
 }
 
+/// Sync protocol limits.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// Most ops in one push.
+    pub max_batch_ops: usize,
+    /// Largest push body in bytes.
+    pub max_push_bytes: usize,
+    /// How far ahead of server time an op's HLC may be.
+    pub max_clock_ahead_ms: u64,
+    /// Most changes in one pull page.
+    pub max_pull_limit: usize,
+}
+
 /// Log output.
 #[derive(Debug, Clone)]
 pub struct LogSettings {
@@ -134,6 +151,8 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     /// Largest request body in bytes.
     pub max_body_bytes: usize,
+    /// Sync limits.
+    pub sync: SyncSettings,
     /// Grace period for in-flight requests on shutdown.
     pub shutdown_timeout: Duration,
     /// Development mode (ephemeral key allowed).
@@ -281,6 +300,15 @@ impl Settings {
             },
             max_body_bytes: usize::try_from(positive("TETHER_MAX_BODY_BYTES", 1 << 20)?)
                 .unwrap_or(usize::MAX),
+            sync: SyncSettings {
+                max_batch_ops: usize::try_from(positive("TETHER_MAX_BATCH_OPS", 1_000)?)
+                    .unwrap_or(usize::MAX),
+                max_push_bytes: usize::try_from(positive("TETHER_MAX_PUSH_BYTES", 8 << 20)?)
+                    .unwrap_or(usize::MAX),
+                max_clock_ahead_ms: positive("TETHER_MAX_CLOCK_AHEAD_MS", 300_000)?,
+                max_pull_limit: usize::try_from(positive("TETHER_MAX_PULL_LIMIT", 1_000)?)
+                    .unwrap_or(usize::MAX),
+            },
             shutdown_timeout: Duration::from_secs(number("TETHER_SHUTDOWN_SECS", 30)?),
             dev_mode,
             log: LogSettings {

@@ -87,6 +87,7 @@ impl Application {
 fn serve(listener: TcpListener, pool: DbPool, settings: Settings) -> std::io::Result<Server> {
     let shutdown_secs = settings.shutdown_timeout.as_secs();
     let max_body = settings.max_body_bytes;
+    let max_push = settings.sync.max_push_bytes;
     let state = web::Data::new(AppState {
         pool,
         jwt: Arc::new(JwtKeys::new(&settings.auth.jwt_secret)),
@@ -95,17 +96,13 @@ fn serve(listener: TcpListener, pool: DbPool, settings: Settings) -> std::io::Re
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(max_body)
-                    .error_handler(|err, _| ApiError::from(err).into()),
-            )
+            .app_data(routes::json_config(max_body))
             .app_data(web::PayloadConfig::default().limit(max_body))
             .app_data(
                 web::QueryConfig::default().error_handler(|err, _| ApiError::from(err).into()),
             )
             .app_data(web::PathConfig::default().error_handler(|err, _| ApiError::from(err).into()))
-            .configure(routes::configure)
+            .configure(|cfg| routes::configure(cfg, max_push))
             .default_service(web::to(routes::not_found))
             .wrap(from_fn(crate::telemetry::request_span))
     })

@@ -239,6 +239,14 @@ fn create_admin(database_url: &str) {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            eprintln!("--- last server log lines (newest first) ---");
+            for line in tail {
+                eprintln!("{line}");
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

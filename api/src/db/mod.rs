@@ -108,31 +108,46 @@ where
 
 /// Runs `f` in a write transaction. On SQLite the transaction is `BEGIN IMMEDIATE`, taking the
 /// write lock up front: a deferred transaction that reads and then writes can fail with
-/// `SQLITE_BUSY` when another writer got there first, and `busy_timeout` cannot save it.
+/// `SQLITE_BUSY` when another writer got there first, and `busy_timeout` cannot save it. The
+/// transaction is begun through diesel's own transaction manager, so statements inside that
+/// open transactions of their own (SQLite batch inserts do) nest as savepoints.
 pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    match conn {
-        DbConnection::Pg(_) => conn.transaction(f),
-        DbConnection::Sqlite(_) => {
-            conn.batch_execute("BEGIN IMMEDIATE")?;
-            match f(conn) {
-                Ok(value) => match conn.batch_execute("COMMIT") {
-                    Ok(()) => Ok(value),
-                    Err(e) => {
-                        let _ = conn.batch_execute("ROLLBACK");
-                        Err(e.into())
-                    }
-                },
-                Err(e) => {
-                    conn.batch_execute("ROLLBACK")?;
-                    Err(e)
-                }
-            }
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(f);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    let result = f(conn);
+    let DbConnection::Sqlite(sqlite) = conn else {
+        unreachable!("a connection does not change backend");
+    };
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(sqlite)?;
+            Ok(value)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(sqlite)?;
+            Err(e)
         }
     }
+}
+
+/// Runs one statement on the concrete connection of either backend. For the few statements
+/// diesel's `MultiConnection` cannot express (multi-row `INSERT`), the same query is built once
+/// and executed per backend; this is the only place that matches on the backend for them.
+#[macro_export]
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
 }
 
 /// Whether the database answers a trivial query.

@@ -75,6 +75,117 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    patient_streams (patient_id) {
+        patient_id -> Text,
+        head -> BigInt,
+    }
+}
+
+diesel::table! {
+    ops (id) {
+        id -> Text,
+        patient_id -> Text,
+        kind -> Text,
+        doc_id -> Text,
+        field -> Text,
+        value -> Text,
+        hlc -> Text,
+        device_seq -> BigInt,
+        author_id -> Text,
+        device_id -> Text,
+        received_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    field_state (patient_id, kind, doc_id, field) {
+        patient_id -> Text,
+        kind -> Text,
+        doc_id -> Text,
+        field -> Text,
+        value -> Text,
+        hlc -> Text,
+        op_id -> Text,
+        device_id -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    device_receipts (device_id) {
+        device_id -> Text,
+        high_water -> BigInt,
+    }
+}
+
+diesel::table! {
+    device_pending_seqs (device_id, seq) {
+        device_id -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    checkins (patient_id, doc_id) {
+        patient_id -> Text,
+        doc_id -> Text,
+        deleted -> Bool,
+        recorded_at -> Nullable<BigInt>,
+        tz_offset_min -> Nullable<Integer>,
+        local_day -> Nullable<Integer>,
+        local_hour -> Nullable<Integer>,
+        local_weekday -> Nullable<Integer>,
+        intensity -> Nullable<Integer>,
+        mood -> Nullable<Integer>,
+        lapse -> Nullable<Bool>,
+        substance -> Nullable<Text>,
+        context -> Nullable<Text>,
+        crisis -> Bool,
+        note -> Nullable<Text>,
+        triggers -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    exercises (patient_id, doc_id) {
+        patient_id -> Text,
+        doc_id -> Text,
+        deleted -> Bool,
+        skill -> Nullable<Text>,
+        started_at -> Nullable<BigInt>,
+        tz_offset_min -> Nullable<Integer>,
+        local_day -> Nullable<Integer>,
+        local_hour -> Nullable<Integer>,
+        duration_min -> Nullable<Integer>,
+        craving_before -> Nullable<Integer>,
+        craving_after -> Nullable<Integer>,
+        helpfulness -> Nullable<Integer>,
+        note -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (patient_id, doc_id) {
+        patient_id -> Text,
+        doc_id -> Text,
+        deleted -> Bool,
+        kind -> Nullable<Text>,
+        title -> Nullable<Text>,
+        starts_at -> Nullable<BigInt>,
+        duration_min -> Nullable<Integer>,
+        location -> Nullable<Text>,
+        telehealth_url -> Nullable<Text>,
+        status -> Nullable<Text>,
+        rsvp -> Nullable<Text>,
+        rsvp_note -> Nullable<Text>,
+        attendance -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> clinics (clinic_id));
 diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(refresh_tokens -> devices (device_id));
@@ -88,4 +199,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     care_team,
     enrollment_codes,
     rate_limits,
+    patient_streams,
+    ops,
+    field_state,
+    device_receipts,
+    device_pending_seqs,
+    checkins,
+    exercises,
+    sessions,
 );

@@ -6,4 +6,6 @@ pub mod accounts;
 pub mod care_team;
 pub mod enrollment;
 pub mod rate_limits;
+pub mod read_models;
 pub mod refresh_tokens;
+pub mod sync_store;

@@ -6,6 +6,7 @@ pub mod clinicians;
 pub mod health;
 pub mod me;
 pub mod patients;
+pub mod sync;
 
 use crate::error::ApiError;
 use actix_web::http::Method;
@@ -20,6 +21,8 @@ pub struct Endpoint {
     pub path: &'static str,
     /// The handler.
     pub route: fn() -> Route,
+    /// Takes sync batches, larger than other bodies (`TETHER_MAX_PUSH_BYTES`).
+    pub large_body: bool,
 }
 
 /// Every endpoint the server answers.
@@ -29,6 +32,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             method,
             path,
             route,
+            large_body: false,
         }
     }
     vec![
@@ -57,6 +61,24 @@ pub fn endpoints() -> Vec<Endpoint> {
         e(Method::POST, "/v1/patients", || {
             web::post().to(patients::enroll::enroll_patient)
         }),
+        e(Method::GET, "/v1/patients/{id}/checkins", || {
+            web::get().to(patients::checkins::list_checkins)
+        }),
+        e(Method::GET, "/v1/patients/{id}/exercises", || {
+            web::get().to(patients::exercises::list_exercises)
+        }),
+        e(Method::GET, "/v1/patients/{id}/sessions", || {
+            web::get().to(patients::sessions::list_sessions)
+        }),
+        Endpoint {
+            large_body: true,
+            ..e(Method::POST, "/v1/sync/push", || {
+                web::post().to(sync::push::push)
+            })
+        },
+        e(Method::GET, "/v1/sync/pull", || {
+            web::get().to(sync::pull::pull)
+        }),
     ]
 }
 
@@ -68,15 +90,25 @@ pub fn route_table() -> Vec<(String, &'static str)> {
         .collect()
 }
 
+/// The JSON body settings: a size limit, and errors in the API's JSON shape.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|err, _| ApiError::from(err).into())
+}
+
 /// Registers every endpoint, grouping methods by path so that a known path asked with another
-/// method gets a JSON 405 rather than a 404.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// method gets a JSON 405 rather than a 404. Sync pushes get their own, larger body limit.
+pub fn configure(cfg: &mut web::ServiceConfig, max_push_bytes: usize) {
     let mut by_path: BTreeMap<&'static str, Vec<Endpoint>> = BTreeMap::new();
     for endpoint in endpoints() {
         by_path.entry(endpoint.path).or_default().push(endpoint);
     }
     for (path, endpoints) in by_path {
         let mut resource = web::resource(path);
+        if endpoints.iter().any(|e| e.large_body) {
+            resource = resource.app_data(json_config(max_push_bytes));
+        }
         for endpoint in endpoints {
             resource = resource.route((endpoint.route)());
         }

@@ -1,3 +1,7 @@
-//! Patients: enrollment now; read models, trends and consent as they land.
+//! Patients: enrollment and the read models of their records.
 
+pub mod checkins;
 pub mod enroll;
+pub mod exercises;
+pub mod list;
+pub mod sessions;

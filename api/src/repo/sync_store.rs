@@ -1,0 +1,255 @@
+//! Storage of the sync protocol: patient streams, the op log, merged field state and device
+//! receipts. Every function runs inside the push or pull transaction of its caller.
+
+use crate::db::schema::{device_pending_seqs, device_receipts, field_state, ops};
+use crate::db::DbConnection;
+use crate::error::ApiError;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use std::collections::BTreeSet;
+
+/// Rows per multi-row INSERT: well under both backends' bind-parameter limits.
+const INSERT_CHUNK: usize = 500;
+/// Ids per `IN (…)` list.
+const IN_CHUNK: usize = 500;
+
+#[derive(QueryableByName)]
+struct Head {
+    #[diesel(sql_type = BigInt)]
+    head: i64,
+}
+
+/// Reserves `count` sequence numbers in `patient`'s change stream and returns the first.
+///
+/// The `UPDATE` takes the stream's row lock and holds it until the transaction ends, so pushes
+/// for one patient are serialised and their numbers become visible in order. Unused numbers
+/// leave harmless holes (pulls read `seq > cursor`).
+pub fn reserve_stream(conn: &mut DbConnection, patient: &str, count: i64) -> Result<i64, ApiError> {
+    diesel::sql_query(
+        "INSERT INTO patient_streams (patient_id, head) VALUES ($1, 0) ON CONFLICT (patient_id) DO NOTHING",
+    )
+    .bind::<Text, _>(patient)
+    .execute(conn)?;
+    let head = diesel::sql_query(
+        "UPDATE patient_streams SET head = head + $1 WHERE patient_id = $2 RETURNING head",
+    )
+    .bind::<BigInt, _>(count)
+    .bind::<Text, _>(patient)
+    .get_result::<Head>(conn)?
+    .head;
+    Ok(head - count + 1)
+}
+
+/// The last sequence number handed out in `patient`'s stream (0 when none).
+pub fn stream_head(conn: &mut DbConnection, patient: &str) -> Result<i64, ApiError> {
+    use crate::db::schema::patient_streams;
+    Ok(patient_streams::table
+        .find(patient)
+        .select(patient_streams::head)
+        .first::<i64>(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// An op as the log holds it.
+#[derive(Debug, Clone, PartialEq, Insertable, Queryable, Selectable)]
+#[diesel(table_name = ops)]
+pub struct OpRow {
+    pub id: String,
+    pub patient_id: String,
+    pub kind: String,
+    pub doc_id: String,
+    pub field: String,
+    pub value: String,
+    pub hlc: String,
+    pub device_seq: i64,
+    pub author_id: String,
+    pub device_id: String,
+    pub received_at: i64,
+}
+
+/// Ops already in the log among `ids`.
+pub fn find_ops(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<OpRow>, ApiError> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        found.extend(
+            ops::table
+                .filter(ops::id.eq_any(chunk))
+                .select(OpRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// `(device_seq, op id)` of the device's logged ops among `seqs`.
+pub fn find_device_seqs(
+    conn: &mut DbConnection,
+    device: &str,
+    seqs: &[i64],
+) -> Result<Vec<(i64, String)>, ApiError> {
+    let mut found = Vec::new();
+    for chunk in seqs.chunks(IN_CHUNK) {
+        found.extend(
+            ops::table
+                .filter(ops::device_id.eq(device))
+                .filter(ops::device_seq.eq_any(chunk))
+                .select((ops::device_seq, ops::id))
+                .load::<(i64, String)>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// Appends ops to the log.
+pub fn insert_ops(conn: &mut DbConnection, rows: &[OpRow]) -> Result<(), ApiError> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        crate::per_backend!(&mut *conn, |c| diesel::insert_into(ops::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// One field's merged state as stored.
+#[derive(Debug, Clone, PartialEq, Insertable, Queryable, Selectable)]
+#[diesel(table_name = field_state)]
+pub struct FieldRow {
+    pub patient_id: String,
+    pub kind: String,
+    pub doc_id: String,
+    pub field: String,
+    pub value: String,
+    pub hlc: String,
+    pub op_id: String,
+    pub device_id: String,
+    pub seq: i64,
+}
+
+/// Every field of the given documents of one patient.
+pub fn fields_of_docs(
+    conn: &mut DbConnection,
+    patient: &str,
+    docs: &[String],
+) -> Result<Vec<FieldRow>, ApiError> {
+    let mut found = Vec::new();
+    for chunk in docs.chunks(IN_CHUNK) {
+        found.extend(
+            field_state::table
+                .filter(field_state::patient_id.eq(patient))
+                .filter(field_state::doc_id.eq_any(chunk))
+                .select(FieldRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// Stores new field states.
+pub fn insert_fields(conn: &mut DbConnection, rows: &[FieldRow]) -> Result<(), ApiError> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        crate::per_backend!(&mut *conn, |c| diesel::insert_into(field_state::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Replaces the winner of an existing field.
+pub fn update_field(conn: &mut DbConnection, row: &FieldRow) -> Result<(), ApiError> {
+    diesel::update(field_state::table.find((&row.patient_id, &row.kind, &row.doc_id, &row.field)))
+        .set((
+            field_state::value.eq(&row.value),
+            field_state::hlc.eq(&row.hlc),
+            field_state::op_id.eq(&row.op_id),
+            field_state::device_id.eq(&row.device_id),
+            field_state::seq.eq(row.seq),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Field states of `patient` changed after `after`, oldest change first.
+pub fn fields_after(
+    conn: &mut DbConnection,
+    patient: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<FieldRow>, ApiError> {
+    Ok(field_state::table
+        .filter(field_state::patient_id.eq(patient))
+        .filter(field_state::seq.gt(after))
+        .order(field_state::seq.asc())
+        .limit(limit)
+        .select(FieldRow::as_select())
+        .load(conn)?)
+}
+
+/// A device's receipt state: high-water mark and the seqs held above it.
+pub fn load_receipt(
+    conn: &mut DbConnection,
+    device: &str,
+) -> Result<(i64, BTreeSet<i64>), ApiError> {
+    let high_water = device_receipts::table
+        .find(device)
+        .select(device_receipts::high_water)
+        .first::<i64>(conn)
+        .optional()?
+        .unwrap_or(0);
+    let pending = device_pending_seqs::table
+        .filter(device_pending_seqs::device_id.eq(device))
+        .select(device_pending_seqs::seq)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect();
+    Ok((high_water, pending))
+}
+
+/// Saves a device's receipt state, given what it was before.
+pub fn save_receipt(
+    conn: &mut DbConnection,
+    device: &str,
+    before: (i64, &BTreeSet<i64>),
+    high_water: i64,
+    pending: &BTreeSet<i64>,
+) -> Result<(), ApiError> {
+    if high_water != before.0 {
+        let updated = diesel::update(device_receipts::table.find(device))
+            .set(device_receipts::high_water.eq(high_water))
+            .execute(conn)?;
+        if updated == 0 {
+            diesel::insert_into(device_receipts::table)
+                .values((
+                    device_receipts::device_id.eq(device),
+                    device_receipts::high_water.eq(high_water),
+                ))
+                .execute(conn)?;
+        }
+    }
+    let gone: Vec<i64> = before.1.difference(pending).copied().collect();
+    for chunk in gone.chunks(IN_CHUNK) {
+        diesel::delete(
+            device_pending_seqs::table
+                .filter(device_pending_seqs::device_id.eq(device))
+                .filter(device_pending_seqs::seq.eq_any(chunk)),
+        )
+        .execute(conn)?;
+    }
+    let added: Vec<_> = pending
+        .difference(before.1)
+        .map(|seq| {
+            (
+                device_pending_seqs::device_id.eq(device),
+                device_pending_seqs::seq.eq(*seq),
+            )
+        })
+        .collect();
+    for chunk in added.chunks(INSERT_CHUNK) {
+        crate::per_backend!(&mut *conn, |c| diesel::insert_into(
+            device_pending_seqs::table
+        )
+        .values(chunk)
+        .execute(c))?;
+    }
+    Ok(())
+}

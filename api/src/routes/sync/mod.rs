@@ -1,0 +1,4 @@
+//! The sync protocol over HTTP.
+
+pub mod pull;
+pub mod push;

@@ -1,0 +1,64 @@
+//! `GET /v1/sync/pull?cursor=…&limit=…`: what changed since the cursor.
+
+use crate::auth::AuthUser;
+use crate::db;
+use crate::error::ApiError;
+use crate::repo::sync_store;
+use crate::state::AppState;
+use crate::sync::pull::{self, PullPage};
+use crate::sync::receipts::{self, Receipt};
+use actix_web::web;
+use serde::{Deserialize, Serialize};
+
+/// Query parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullQuery {
+    /// The cursor from the previous page; absent for a first pull.
+    pub cursor: Option<String>,
+    /// Most changes in this page.
+    pub limit: Option<usize>,
+}
+
+/// A page of changes plus the device's receipt.
+#[derive(Debug, Serialize)]
+pub struct PullResponse {
+    /// Changes, cursor and `has_more`.
+    #[serde(flatten)]
+    pub page: PullPage,
+    /// What the server holds of this device's ops.
+    pub receipt: Receipt,
+}
+
+/// Reads one page.
+#[tracing::instrument(skip_all, fields(device_id = %caller.device_id))]
+pub async fn pull(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    query: web::Query<PullQuery>,
+) -> Result<web::Json<PullResponse>, ApiError> {
+    let query = query.into_inner();
+    let max = state.settings.sync.max_pull_limit;
+    let limit = query.limit.unwrap_or(max.min(500));
+    if limit == 0 || limit > max {
+        return Err(ApiError::validation(
+            "invalid_limit",
+            format!("limit must be between 1 and {max}"),
+        ));
+    }
+    let response = db::run(&state.pool, move |conn| {
+        let page = pull::pull(conn, &caller, query.cursor.as_deref(), limit)?;
+        let device = caller.device_id.to_string();
+        let (high_water, pending) = sync_store::load_receipt(conn, &device)?;
+        Ok(PullResponse {
+            page,
+            receipt: Receipt {
+                device_id: caller.device_id,
+                high_water,
+                gaps: receipts::gaps(high_water, &pending),
+            },
+        })
+    })
+    .await?;
+    Ok(web::Json(response))
+}

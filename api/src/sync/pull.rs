@@ -1,0 +1,89 @@
+//! Pull: the current state of every field changed after the caller's cursor, for every patient
+//! the caller may read, page by page.
+//!
+//! Cost grows with what changed, not with history: each field appears once, at its latest
+//! value, however often it was edited. A device is not sent back the field states it wrote itself
+//! (unless another write has since won), so a push followed by a pull costs nothing extra.
+
+use crate::access;
+use crate::auth::AuthUser;
+use crate::db::DbConnection;
+use crate::error::ApiError;
+use crate::repo::sync_store::{self, FieldRow};
+use crate::sync::cursor::Cursor;
+use serde::Serialize;
+use sync_core::{DocKind, FieldState};
+use uuid::Uuid;
+
+/// One page of changes.
+#[derive(Debug, Serialize)]
+pub struct PullPage {
+    /// Latest state of each changed field, in stream order per patient.
+    pub changes: Vec<FieldState>,
+    /// Where the next pull starts.
+    pub cursor: String,
+    /// More changes are waiting: pull again with `cursor` now.
+    pub has_more: bool,
+}
+
+fn to_state(row: FieldRow) -> Result<FieldState, ApiError> {
+    let corrupt = |what: &str| ApiError::internal(format!("corrupt {what} in field_state"));
+    Ok(FieldState {
+        patient: Uuid::parse_str(&row.patient_id).map_err(|_| corrupt("patient id"))?,
+        kind: DocKind::parse(&row.kind).map_err(|_| corrupt("kind"))?,
+        doc: Uuid::parse_str(&row.doc_id).map_err(|_| corrupt("doc id"))?,
+        field: row.field,
+        value: serde_json::from_str(&row.value).map_err(|_| corrupt("value"))?,
+        hlc: row.hlc.parse().map_err(|_| corrupt("hlc"))?,
+        op: Uuid::parse_str(&row.op_id).map_err(|_| corrupt("op id"))?,
+    })
+}
+
+/// Reads one page. Patients are read in id order; within a patient, changes in stream order.
+pub fn pull(
+    conn: &mut DbConnection,
+    caller: &AuthUser,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<PullPage, ApiError> {
+    let mut cursor = match cursor {
+        Some(text) => Cursor::decode(text)?,
+        None => Cursor::default(),
+    };
+    let readable = access::readable_patients(conn, caller)?;
+    cursor.retain(&readable);
+    let device = caller.device_id.to_string();
+    let mut changes = Vec::new();
+    let mut has_more = false;
+
+    'patients: for patient in &readable {
+        let patient_id = patient.to_string();
+        let mut position = cursor.position(*patient);
+        loop {
+            let room = limit - changes.len();
+            let want = i64::try_from(room + 1).unwrap_or(i64::MAX);
+            let rows = sync_store::fields_after(conn, &patient_id, position, want)?;
+            let exhausted = rows.len() <= room;
+            for row in rows {
+                if changes.len() == limit {
+                    has_more = true;
+                    cursor.set(*patient, position);
+                    break 'patients;
+                }
+                position = row.seq;
+                if row.device_id != device {
+                    changes.push(to_state(row)?);
+                }
+            }
+            if exhausted {
+                break;
+            }
+        }
+        cursor.set(*patient, position);
+    }
+    Ok(PullPage {
+        changes,
+        cursor: cursor.encode(),
+        has_more,
+    })
+}

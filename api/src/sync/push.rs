@@ -1,0 +1,395 @@
+//! Push: judge each op of a batch on its own, then store and merge the accepted ones in one
+//! transaction. Acknowledged means committed.
+//!
+//! Judging, in order: the op decodes (`malformed_op`, `unknown_kind`), fits its schema
+//! (sync-core), is not stamped too far in the future (`clock_too_far_ahead`, the phone re-stamps
+//! and re-sends), and its author may write it (sync-core's policy, with the caller's standing
+//! from [`crate::access`]). Inside the transaction: an op id already logged with the same
+//! content is a duplicate; with other content it is `op_id_conflict`; a device sequence number
+//! already used by another op is `device_seq_reused`.
+
+use crate::access::{self, Standing};
+use crate::auth::AuthUser;
+use crate::db::{self, DbConnection};
+use crate::domain::Role;
+use crate::error::ApiError;
+use crate::repo::sync_store::{self, FieldRow, OpRow};
+use crate::sync::read_model;
+use crate::sync::receipts::{self, Receipt};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use sync_core::{
+    check_drift, may_write, validate, Author, DocKey, DocKind, Op, RejectCode, Rejection,
+};
+use uuid::Uuid;
+
+/// An op the server refused, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedOp {
+    /// Position of the op in the pushed batch.
+    pub index: usize,
+    /// The op's id, when it could be read.
+    pub id: Option<Uuid>,
+    /// Stable machine-readable code.
+    pub code: String,
+    /// What is wrong, for a person; never quotes the value.
+    pub message: String,
+}
+
+/// The answer to a push.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushOutcome {
+    /// Ops stored by this push.
+    pub accepted: Vec<Uuid>,
+    /// Ops the server already held (a retried batch).
+    pub duplicates: Vec<Uuid>,
+    /// Ops refused, each with its code.
+    pub rejected: Vec<RejectedOp>,
+    /// What the server holds of this device's ops.
+    pub receipt: Receipt,
+}
+
+/// Limits on a push.
+#[derive(Debug, Clone, Copy)]
+pub struct PushLimits {
+    /// How far ahead of server time an op's HLC may be.
+    pub max_clock_ahead_ms: u64,
+}
+
+fn sync_role(role: Role) -> sync_core::Role {
+    match role {
+        Role::Admin => sync_core::Role::Admin,
+        Role::Counselor => sync_core::Role::Counselor,
+        Role::Patient => sync_core::Role::Patient,
+    }
+}
+
+fn reject(index: usize, id: Option<Uuid>, r: &Rejection) -> RejectedOp {
+    RejectedOp {
+        index,
+        id,
+        code: r.code.as_str().to_string(),
+        message: r.message.clone(),
+    }
+}
+
+fn reject_code(index: usize, id: Uuid, code: &str, message: &str) -> RejectedOp {
+    RejectedOp {
+        index,
+        id: Some(id),
+        code: code.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// An op that passed every check that needs no lock.
+struct Candidate {
+    index: usize,
+    op: Op,
+    row: OpRow,
+}
+
+fn op_row(op: &Op, caller: &AuthUser, now_ms: i64) -> Result<OpRow, Rejection> {
+    let device_seq = i64::try_from(op.device_seq)
+        .map_err(|_| Rejection::new(RejectCode::InvalidDeviceSeq, "device_seq is too large"))?;
+    Ok(OpRow {
+        id: op.id.to_string(),
+        patient_id: op.patient.to_string(),
+        kind: op.kind.as_str().to_string(),
+        doc_id: op.doc.to_string(),
+        field: op.field.clone(),
+        value: op.value.to_string(),
+        hlc: op.hlc.to_string(),
+        device_seq,
+        author_id: caller.user_id.to_string(),
+        device_id: caller.device_id.to_string(),
+        received_at: now_ms,
+    })
+}
+
+/// Whether a logged op is the same op as `row` (everything but who sent it and when).
+fn same_op(logged: &OpRow, row: &OpRow) -> bool {
+    let same_value = serde_json::from_str::<Value>(&logged.value).ok()
+        == serde_json::from_str::<Value>(&row.value).ok();
+    logged.patient_id == row.patient_id
+        && logged.kind == row.kind
+        && logged.doc_id == row.doc_id
+        && logged.field == row.field
+        && logged.hlc == row.hlc
+        && logged.device_seq == row.device_seq
+        && same_value
+}
+
+/// Runs a push inside one write transaction.
+pub fn push(
+    conn: &mut DbConnection,
+    caller: &AuthUser,
+    raw_ops: Vec<Value>,
+    limits: PushLimits,
+    now_ms: i64,
+) -> Result<PushOutcome, ApiError> {
+    db::write_tx(conn, |conn| {
+        push_in_tx(conn, caller, raw_ops, limits, now_ms)
+    })
+}
+
+fn push_in_tx(
+    conn: &mut DbConnection,
+    caller: &AuthUser,
+    raw_ops: Vec<Value>,
+    limits: PushLimits,
+    now_ms: i64,
+) -> Result<PushOutcome, ApiError> {
+    let author = Author {
+        user: caller.user_id,
+        role: sync_role(caller.role),
+    };
+    let now_u64 = u64::try_from(now_ms).unwrap_or(0);
+    let mut rejected = Vec::new();
+    let mut duplicates = Vec::new();
+    // Sequence numbers the server has judged for good (stored, or refused for a reason that a
+    // retry will not change): they count towards the device's receipt.
+    let mut judged_seqs = Vec::new();
+    let mut standings: HashMap<Uuid, Standing> = HashMap::new();
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut in_batch: HashMap<Uuid, usize> = HashMap::new();
+
+    for (index, raw) in raw_ops.into_iter().enumerate() {
+        let op = match Op::from_json(raw) {
+            Ok(op) => op,
+            Err(r) => {
+                rejected.push(reject(index, None, &r));
+                continue;
+            }
+        };
+        let seq = i64::try_from(op.device_seq).ok();
+        let standing = match standings.get(&op.patient) {
+            Some(s) => *s,
+            None => {
+                let s = access::standing(conn, caller, op.patient)?;
+                standings.insert(op.patient, s);
+                s
+            }
+        };
+        let verdict = validate(&op)
+            .and_then(|()| {
+                check_drift(op.hlc, now_u64, limits.max_clock_ahead_ms).map_err(Rejection::from)
+            })
+            .and_then(|()| may_write(&author, standing.relation(), &op))
+            .and_then(|()| op_row(&op, caller, now_ms));
+        match verdict {
+            Ok(row) => {
+                if let Some(&earlier) = in_batch.get(&op.id) {
+                    let first: &Candidate = &candidates[earlier];
+                    if same_op(&first.row, &row) {
+                        duplicates.push(op.id);
+                    } else {
+                        rejected.push(reject_code(
+                            index,
+                            op.id,
+                            "op_id_conflict",
+                            "another op in this batch has the same id and different content",
+                        ));
+                    }
+                    continue;
+                }
+                in_batch.insert(op.id, candidates.len());
+                candidates.push(Candidate { index, op, row });
+            }
+            Err(r) => {
+                if r.code != RejectCode::ClockTooFarAhead {
+                    judged_seqs.extend(seq);
+                }
+                rejected.push(reject(index, Some(op.id), &r));
+            }
+        }
+    }
+
+    // Duplicates and conflicts against the log.
+    let ids: Vec<String> = candidates.iter().map(|c| c.row.id.clone()).collect();
+    let logged: HashMap<String, OpRow> = sync_store::find_ops(conn, &ids)?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    let device = caller.device_id.to_string();
+    let seqs: Vec<i64> = candidates.iter().map(|c| c.row.device_seq).collect();
+    let mut seq_owner: HashMap<i64, String> = sync_store::find_device_seqs(conn, &device, &seqs)?
+        .into_iter()
+        .collect();
+
+    let mut fresh: Vec<Candidate> = Vec::new();
+    for c in candidates {
+        if let Some(existing) = logged.get(&c.row.id) {
+            if same_op(existing, &c.row) {
+                judged_seqs.push(c.row.device_seq);
+                duplicates.push(c.op.id);
+            } else {
+                rejected.push(reject_code(
+                    c.index,
+                    c.op.id,
+                    "op_id_conflict",
+                    "an op with this id and different content is already stored; op ids are never reused",
+                ));
+            }
+            continue;
+        }
+        match seq_owner.get(&c.row.device_seq) {
+            Some(owner) if *owner != c.row.id => {
+                rejected.push(reject_code(
+                    c.index,
+                    c.op.id,
+                    "device_seq_reused",
+                    "this device already sent a different op with this device_seq; a device's sequence never goes back (sign in again to register a new device)",
+                ));
+                continue;
+            }
+            _ => {}
+        }
+        seq_owner.insert(c.row.device_seq, c.row.id.clone());
+        judged_seqs.push(c.row.device_seq);
+        fresh.push(c);
+    }
+
+    let rows: Vec<OpRow> = fresh.iter().map(|c| c.row.clone()).collect();
+    sync_store::insert_ops(conn, &rows)?;
+    merge(conn, &fresh, &device, now_ms)?;
+
+    let before = sync_store::load_receipt(conn, &device)?;
+    let next = receipts::advance(before.0, &before.1, judged_seqs);
+    sync_store::save_receipt(
+        conn,
+        &device,
+        (before.0, &before.1),
+        next.high_water,
+        &next.pending,
+    )?;
+    rejected.sort_by_key(|r| r.index);
+    Ok(PushOutcome {
+        accepted: fresh.iter().map(|c| c.op.id).collect(),
+        duplicates,
+        rejected,
+        receipt: Receipt {
+            device_id: caller.device_id,
+            high_water: next.high_water,
+            gaps: receipts::gaps(next.high_water, &next.pending),
+        },
+    })
+}
+
+/// One field's winner while merging.
+struct Winner {
+    value: Value,
+    hlc: sync_core::Hlc,
+    op: Uuid,
+    device: String,
+    stored: bool,
+    changed: bool,
+}
+
+/// Merges freshly logged ops into field state and refreshes the read models of every document
+/// they touched. Per patient: lock the stream, read the documents' fields, pick LWW winners with
+/// sync-core's order, write the changed fields with new stream numbers.
+fn merge(
+    conn: &mut DbConnection,
+    fresh: &[Candidate],
+    device: &str,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let mut by_patient: BTreeMap<Uuid, Vec<&Candidate>> = BTreeMap::new();
+    for c in fresh {
+        by_patient.entry(c.op.patient).or_default().push(c);
+    }
+    for (patient, ops) in by_patient {
+        let patient_id = patient.to_string();
+        let count = i64::try_from(ops.len()).unwrap_or(i64::MAX);
+        let mut next_seq = sync_store::reserve_stream(conn, &patient_id, count)?;
+
+        let docs: Vec<String> = ops
+            .iter()
+            .map(|c| c.row.doc_id.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut state: BTreeMap<(DocKind, Uuid), BTreeMap<String, Winner>> = BTreeMap::new();
+        for row in sync_store::fields_of_docs(conn, &patient_id, &docs)? {
+            let kind = DocKind::parse(&row.kind)
+                .map_err(|_| ApiError::internal("corrupt kind in field_state"))?;
+            let doc =
+                Uuid::parse_str(&row.doc_id).map_err(|_| ApiError::internal("corrupt doc id"))?;
+            let winner = Winner {
+                value: serde_json::from_str(&row.value)
+                    .map_err(|_| ApiError::internal("corrupt value in field_state"))?,
+                hlc: row
+                    .hlc
+                    .parse()
+                    .map_err(|_| ApiError::internal("corrupt hlc in field_state"))?,
+                op: Uuid::parse_str(&row.op_id).map_err(|_| ApiError::internal("corrupt op id"))?,
+                device: row.device_id,
+                stored: true,
+                changed: false,
+            };
+            state
+                .entry((kind, doc))
+                .or_default()
+                .insert(row.field, winner);
+        }
+
+        let mut touched: HashSet<(DocKind, Uuid)> = HashSet::new();
+        for c in &ops {
+            let fields = state.entry((c.op.kind, c.op.doc)).or_default();
+            let wins = match fields.get(&c.op.field) {
+                Some(current) => sync_core::wins(c.op.stamp(), (&current.hlc, &current.op)),
+                None => true,
+            };
+            if wins {
+                let stored = fields.get(&c.op.field).is_some_and(|w| w.stored);
+                fields.insert(
+                    c.op.field.clone(),
+                    Winner {
+                        value: c.op.value.clone(),
+                        hlc: c.op.hlc,
+                        op: c.op.id,
+                        device: device.to_string(),
+                        stored,
+                        changed: true,
+                    },
+                );
+                touched.insert((c.op.kind, c.op.doc));
+            }
+        }
+
+        let mut inserts = Vec::new();
+        for (&(kind, doc), fields) in &state {
+            if !touched.contains(&(kind, doc)) {
+                continue;
+            }
+            for (field, w) in fields.iter().filter(|(_, w)| w.changed) {
+                let row = FieldRow {
+                    patient_id: patient_id.clone(),
+                    kind: kind.as_str().to_string(),
+                    doc_id: doc.to_string(),
+                    field: field.clone(),
+                    value: w.value.to_string(),
+                    hlc: w.hlc.to_string(),
+                    op_id: w.op.to_string(),
+                    device_id: w.device.clone(),
+                    seq: next_seq,
+                };
+                next_seq += 1;
+                if w.stored {
+                    sync_store::update_field(conn, &row)?;
+                } else {
+                    inserts.push(row);
+                }
+            }
+            let all: Vec<(String, Value)> = fields
+                .iter()
+                .map(|(f, w)| (f.clone(), w.value.clone()))
+                .collect();
+            read_model::refresh(conn, DocKey { patient, kind, doc }, &all, now_ms)?;
+        }
+        sync_store::insert_fields(conn, &inserts)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! Typed read-model rows, built from a document's merged fields with sync-core's own views so the
+//! server reads a document exactly as a phone does.
+//!
+//! Check-ins and exercises also carry the patient's local day, hour and weekday at the moment
+//! they happened (from the UTC offset the phone recorded), computed here once at write time so
+//! that trends are a plain `GROUP BY` on both backends.
+
+use crate::db::schema::{checkins, exercises, sessions};
+use crate::db::DbConnection;
+use crate::error::ApiError;
+use diesel::prelude::*;
+use serde_json::Value;
+use sync_core::{view::is_deleted, CheckIn, DocKey, DocKind, Exercise, Session, View};
+
+const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// Local calendar position of an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalTime {
+    /// Days since 1970-01-01, local.
+    pub day: i32,
+    /// Hour 0–23, local.
+    pub hour: i32,
+    /// 0 = Monday … 6 = Sunday.
+    pub weekday: i32,
+}
+
+/// Where `at_ms` (UTC) falls in a calendar `offset_min` minutes from UTC. Without an offset the
+/// instant is placed in UTC.
+pub fn local_time(at_ms: i64, offset_min: Option<i16>) -> LocalTime {
+    let local = at_ms + i64::from(offset_min.unwrap_or(0)) * 60_000;
+    let day = local.div_euclid(DAY_MS);
+    LocalTime {
+        day: i32::try_from(day).unwrap_or(0),
+        hour: i32::try_from(local.rem_euclid(DAY_MS) / HOUR_MS).unwrap_or(0),
+        // 1970-01-01 was a Thursday (3 when Monday is 0).
+        weekday: i32::try_from((day + 3).rem_euclid(7)).unwrap_or(0),
+    }
+}
+
+/// A check-in row.
+#[derive(Debug, Clone, Insertable, AsChangeset, Queryable, Selectable)]
+#[diesel(table_name = checkins, treat_none_as_null = true)]
+pub struct CheckinRow {
+    pub patient_id: String,
+    pub doc_id: String,
+    pub deleted: bool,
+    pub recorded_at: Option<i64>,
+    pub tz_offset_min: Option<i32>,
+    pub local_day: Option<i32>,
+    pub local_hour: Option<i32>,
+    pub local_weekday: Option<i32>,
+    pub intensity: Option<i32>,
+    pub mood: Option<i32>,
+    pub lapse: Option<bool>,
+    pub substance: Option<String>,
+    pub context: Option<String>,
+    pub crisis: bool,
+    pub note: Option<String>,
+    pub triggers: String,
+    pub updated_at: i64,
+}
+
+/// An exercise row.
+#[derive(Debug, Clone, Insertable, AsChangeset, Queryable, Selectable)]
+#[diesel(table_name = exercises, treat_none_as_null = true)]
+pub struct ExerciseRow {
+    pub patient_id: String,
+    pub doc_id: String,
+    pub deleted: bool,
+    pub skill: Option<String>,
+    pub started_at: Option<i64>,
+    pub tz_offset_min: Option<i32>,
+    pub local_day: Option<i32>,
+    pub local_hour: Option<i32>,
+    pub duration_min: Option<i32>,
+    pub craving_before: Option<i32>,
+    pub craving_after: Option<i32>,
+    pub helpfulness: Option<i32>,
+    pub note: Option<String>,
+    pub updated_at: i64,
+}
+
+/// A session row.
+#[derive(Debug, Clone, Insertable, AsChangeset, Queryable, Selectable)]
+#[diesel(table_name = sessions, treat_none_as_null = true)]
+pub struct SessionRow {
+    pub patient_id: String,
+    pub doc_id: String,
+    pub deleted: bool,
+    pub kind: Option<String>,
+    pub title: Option<String>,
+    pub starts_at: Option<i64>,
+    pub duration_min: Option<i32>,
+    pub location: Option<String>,
+    pub telehealth_url: Option<String>,
+    pub status: Option<String>,
+    pub rsvp: Option<String>,
+    pub rsvp_note: Option<String>,
+    pub attendance: Option<String>,
+    pub updated_at: i64,
+}
+
+fn checkin_row(key: DocKey, fields: &[(String, Value)], now_ms: i64) -> CheckinRow {
+    let deleted = is_deleted(fields.iter().map(|(f, v)| (f.as_str(), v)));
+    let c = CheckIn::from_fields(key, fields.iter().map(|(f, v)| (f.as_str(), v)));
+    let local = c.recorded_at.map(|at| local_time(at, c.tz_offset_min));
+    CheckinRow {
+        patient_id: key.patient.to_string(),
+        doc_id: key.doc.to_string(),
+        deleted,
+        recorded_at: c.recorded_at,
+        tz_offset_min: c.tz_offset_min.map(i32::from),
+        local_day: local.map(|l| l.day),
+        local_hour: local.map(|l| l.hour),
+        local_weekday: local.map(|l| l.weekday),
+        intensity: c.intensity.map(i32::from),
+        mood: c.mood.map(i32::from),
+        lapse: c.lapse,
+        substance: c.substance,
+        context: c.context.map(|t| t.as_str().to_string()),
+        crisis: c.crisis,
+        note: c.note.map(|t| t.as_str().to_string()),
+        triggers: serde_json::to_string(&c.triggers).unwrap_or_else(|_| "[]".into()),
+        updated_at: now_ms,
+    }
+}
+
+fn exercise_row(key: DocKey, fields: &[(String, Value)], now_ms: i64) -> ExerciseRow {
+    let deleted = is_deleted(fields.iter().map(|(f, v)| (f.as_str(), v)));
+    let e = Exercise::from_fields(key, fields.iter().map(|(f, v)| (f.as_str(), v)));
+    let local = e.started_at.map(|at| local_time(at, e.tz_offset_min));
+    ExerciseRow {
+        patient_id: key.patient.to_string(),
+        doc_id: key.doc.to_string(),
+        deleted,
+        skill: e.skill,
+        started_at: e.started_at,
+        tz_offset_min: e.tz_offset_min.map(i32::from),
+        local_day: local.map(|l| l.day),
+        local_hour: local.map(|l| l.hour),
+        duration_min: e.duration_min.map(i32::from),
+        craving_before: e.craving_before.map(i32::from),
+        craving_after: e.craving_after.map(i32::from),
+        helpfulness: e.helpfulness.map(i32::from),
+        note: e.note.map(|t| t.as_str().to_string()),
+        updated_at: now_ms,
+    }
+}
+
+fn session_row(key: DocKey, fields: &[(String, Value)], now_ms: i64) -> SessionRow {
+    let deleted = is_deleted(fields.iter().map(|(f, v)| (f.as_str(), v)));
+    let s = Session::from_fields(key, fields.iter().map(|(f, v)| (f.as_str(), v)));
+    SessionRow {
+        patient_id: key.patient.to_string(),
+        doc_id: key.doc.to_string(),
+        deleted,
+        kind: s.kind,
+        title: s.title,
+        starts_at: s.starts_at,
+        duration_min: s.duration_min.map(i32::from),
+        location: s.location,
+        telehealth_url: s.telehealth_url,
+        status: s.status,
+        rsvp: s.rsvp,
+        rsvp_note: s.rsvp_note.map(|t| t.as_str().to_string()),
+        attendance: s.attendance,
+        updated_at: now_ms,
+    }
+}
+
+/// Rewrites the read-model row of one document from its complete merged field list. Plans have
+/// no read model yet: they are read through pulls.
+pub fn refresh(
+    conn: &mut DbConnection,
+    key: DocKey,
+    fields: &[(String, Value)],
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let (patient, doc) = (key.patient.to_string(), key.doc.to_string());
+    match key.kind {
+        DocKind::Checkin => {
+            let row = checkin_row(key, fields, now_ms);
+            let updated = diesel::update(checkins::table.find((&patient, &doc)))
+                .set(&row)
+                .execute(conn)?;
+            if updated == 0 {
+                diesel::insert_into(checkins::table)
+                    .values(&row)
+                    .execute(conn)?;
+            }
+        }
+        DocKind::Exercise => {
+            let row = exercise_row(key, fields, now_ms);
+            let updated = diesel::update(exercises::table.find((&patient, &doc)))
+                .set(&row)
+                .execute(conn)?;
+            if updated == 0 {
+                diesel::insert_into(exercises::table)
+                    .values(&row)
+                    .execute(conn)?;
+            }
+        }
+        DocKind::Session => {
+            let row = session_row(key, fields, now_ms);
+            let updated = diesel::update(sessions::table.find((&patient, &doc)))
+                .set(&row)
+                .execute(conn)?;
+            if updated == 0 {
+                diesel::insert_into(sessions::table)
+                    .values(&row)
+                    .execute(conn)?;
+            }
+        }
+        DocKind::Plan => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_time_follows_the_recorded_offset() {
+        // 2026-03-02T03:30Z is a Monday in UTC…
+        let at = 1_772_422_200_000;
+        assert_eq!(
+            local_time(at, None),
+            LocalTime {
+                day: 20_514,
+                hour: 3,
+                weekday: 0
+            }
+        );
+        // …and still Sunday evening 22:30 in New York (UTC−5).
+        assert_eq!(
+            local_time(at, Some(-300)),
+            LocalTime {
+                day: 20_513,
+                hour: 22,
+                weekday: 6
+            }
+        );
+    }
+
+    #[test]
+    fn the_epoch_was_a_thursday() {
+        assert_eq!(local_time(0, None).weekday, 3);
+        assert_eq!(
+            local_time(-1, None),
+            LocalTime {
+                day: -1,
+                hour: 23,
+                weekday: 2
+            }
+        );
+    }
+}
