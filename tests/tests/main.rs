@@ -15,3 +15,8 @@ mod errors;
 mod hygiene;
 mod migrations;
 mod openapi;
+mod phone;
+mod sync;
+mod sync_access;
+mod sync_concurrency;
+mod sync_rejections;
