@@ -487,6 +487,7 @@ enum Body {
 /// Sends requests to one server and keeps every exchange for checking.
 struct Recorder<'a> {
     app: &'a TestApp,
+    client: reqwest::Client,
     exchanges: Vec<Exchange>,
 }
 
@@ -494,7 +495,21 @@ impl<'a> Recorder<'a> {
     fn new(app: &'a TestApp) -> Self {
         Self {
             app,
+            client: app.client.clone(),
             exchanges: Vec::new(),
+        }
+    }
+
+    /// A recorder that opens a new connection per request: a 413 is answered before the body is
+    /// read and the server then closes the connection, which a pooled client could race to reuse.
+    fn without_keep_alive(app: &'a TestApp) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            ..Self::new(app)
         }
     }
 
@@ -506,7 +521,7 @@ impl<'a> Recorder<'a> {
         token: Option<&str>,
         body: Body,
     ) -> (u16, Value) {
-        let mut request = self.app.client.request(method.clone(), self.app.url(path));
+        let mut request = self.client.request(method.clone(), self.app.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -521,7 +536,10 @@ impl<'a> Recorder<'a> {
                 None
             }
         };
-        let response = request.send().await.unwrap();
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {method} {path}: no answer: {e}"));
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
@@ -1178,7 +1196,7 @@ async fn main_story(app: &TestApp, spec: &Value) -> Vec<Exchange> {
 
 /// A server with tight limits: a locked account, exhausted per-address budgets, a small body limit.
 async fn limits_story(app: &TestApp) -> Vec<Exchange> {
-    let mut r = Recorder::new(app);
+    let mut r = Recorder::without_keep_alive(app);
     let admin = r
         .expect(
             200,
