@@ -4,7 +4,9 @@
 //! `{"error":{"code":"…","message":"…"}}`. Internal causes are logged (never sent) and carry no
 //! patient text or secrets, because nothing that reaches them formats a [`crate::secret::Secret`].
 
+use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
+use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
@@ -46,8 +48,11 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     /// Wrong method for an existing path (405).
-    #[error("this path does not accept that method")]
-    MethodNotAllowed,
+    #[error("this path does not accept that method; it accepts {allow}")]
+    MethodNotAllowed {
+        /// The methods the path accepts, for the `Allow` header.
+        allow: String,
+    },
     /// A uniqueness or state conflict (409).
     #[error("{message}")]
     Conflict {
@@ -112,7 +117,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::RateLimited { .. } => "too_many_attempts",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",
@@ -141,7 +146,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Gone { .. } => StatusCode::GONE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -165,6 +170,9 @@ impl ResponseError for ApiError {
             Self::Unauthorized { .. } => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
+            Self::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
+            }
             _ => {}
         }
         response.insert_header((header::CACHE_CONTROL, "no-store"));
@@ -175,6 +183,44 @@ impl ResponseError for ApiError {
             },
         })
     }
+}
+
+/// The last line of "JSON errors everywhere": any error response that did not come from an
+/// [`ApiError`] (a body the framework could not read, a malformed request line, …) is rewritten
+/// into the same `{"error":{"code","message"}}` shape, with a code derived from its status.
+pub fn json_error_fallback<B>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let code = match status.as_u16() {
+        400 => "bad_request",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "request_timeout",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        431 => "headers_too_large",
+        500..=599 => "internal",
+        _ => "request_failed",
+    };
+    let message = status
+        .canonical_reason()
+        .unwrap_or("the request failed")
+        .to_lowercase();
+    let (req, _) = res.into_parts();
+    let response = HttpResponse::build(status).json(ErrorBody {
+        error: ErrorDetail { code, message },
+    });
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body(),
+    ))
 }
 
 impl From<diesel::result::Error> for ApiError {
@@ -211,7 +257,7 @@ impl From<actix_web::error::JsonPayloadError> for ApiError {
 
 /// Describes a JSON error by its category and position only: serde's messages can quote the
 /// offending input, which may be a password or patient text.
-fn describe_json_error(err: &serde_json::Error) -> String {
+pub fn describe_json_error(err: &serde_json::Error) -> String {
     use serde_json::error::Category;
     let what = match err.classify() {
         Category::Syntax | Category::Eof => "the request body is not valid JSON",

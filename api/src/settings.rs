@@ -13,7 +13,7 @@
 //! | `TETHER_REFRESH_TTL_SECS` | | `2592000` | refresh-token lifetime (30 days) |
 //! | `TETHER_ENROLLMENT_TTL_SECS` | | `259200` | enrollment-code lifetime (72 hours) |
 //! | `TETHER_MAX_BODY_BYTES` | | `1048576` | largest accepted request body |
-//! | `TETHER_LOGIN_MAX_FAILURES` | | `5` | failed sign-ins or activations per account per window before 429 |
+//! | `TETHER_LOGIN_MAX_FAILURES` | | `5` | failed sign-ins per account per window before 429 (activation is limited per address: a code has 60 random bits and expires) |
 //! | `TETHER_ADDR_MAX_ATTEMPTS` | | `30` | sign-in, refresh and activation attempts per client address per window |
 //! | `TETHER_RATE_WINDOW_SECS` | | `900` | the rate-limit window |
 //! | `TETHER_TRUST_PROXY` | | off | take the client address from `X-Forwarded-For` (only behind a trusted proxy) |

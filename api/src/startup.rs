@@ -9,7 +9,8 @@ use crate::routes;
 use crate::settings::Settings;
 use crate::state::AppState;
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -104,6 +105,9 @@ fn serve(listener: TcpListener, pool: DbPool, settings: Settings) -> std::io::Re
             .app_data(web::PathConfig::default().error_handler(|err, _| ApiError::from(err).into()))
             .configure(|cfg| routes::configure(cfg, max_push))
             .default_service(web::to(routes::not_found))
+            .wrap(ErrorHandlers::new().default_handler(crate::error::json_error_fallback))
+            // Nothing this server answers may be cached: tokens, one-time codes, patient records.
+            .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
             .wrap(from_fn(crate::telemetry::request_span))
     })
     .listen(listener)?

@@ -495,3 +495,67 @@ async fn one_address_cannot_make_unlimited_attempts_across_accounts() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_sign_out_request_with_a_wrong_body_signs_out_nobody() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    // A typo must not quietly sign out only this device when "everywhere" was meant.
+    assert_error(
+        app.post(
+            "/v1/auth/logout",
+            Some(&admin.access),
+            &json!({ "all_device": true }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_json",
+    )
+    .await;
+    assert_error(
+        app.post(
+            "/v1/auth/logout",
+            Some(&admin.access),
+            &json!({ "all_devices": "yes" }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_json",
+    )
+    .await;
+    let response = app
+        .client
+        .post(app.url("/v1/auth/logout"))
+        .bearer_auth(&admin.access)
+        .header("content-type", "text/plain")
+        .body("all_devices=true")
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        response,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    // The session survived all three.
+    let (status, _) = status_and_json(
+        app.post(
+            "/v1/auth/refresh",
+            None,
+            &json!({ "refresh_token": admin.refresh }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // No body at all signs out this device.
+    let response = app
+        .client
+        .post(app.url("/v1/auth/logout"))
+        .bearer_auth(&admin.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}

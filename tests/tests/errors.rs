@@ -33,8 +33,10 @@ async fn an_unknown_path_is_a_json_404() {
 #[tokio::test]
 async fn a_known_path_with_the_wrong_method_is_a_json_405() {
     let app = spawn_app().await;
+    let response = app.get("/v1/auth/login", None).await;
+    assert_eq!(response.headers()["allow"], "POST");
     assert_error(
-        app.get("/v1/auth/login", None).await,
+        response,
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
     )
@@ -130,4 +132,47 @@ async fn every_response_carries_a_request_id_and_a_sane_one_is_echoed() {
         .await
         .unwrap();
     assert_ne!(response.headers()["x-request-id"], "bad id with spaces");
+}
+
+#[tokio::test]
+async fn nothing_the_server_answers_may_be_cached() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for response in [
+        app.get("/healthz", None).await,
+        app.get("/v1/me", Some(&admin.access)).await,
+        app.get("/v1/nowhere", None).await,
+        app.post(
+            "/v1/auth/login",
+            None,
+            &serde_json::json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD }),
+        )
+        .await,
+    ] {
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-store",
+            "{}",
+            response.url()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_body_on_a_route_without_a_json_extractor_is_still_a_json_error() {
+    let app = spawn_app_with(&[("TETHER_MAX_BODY_BYTES", "1024")]).await;
+    let admin = app.admin().await;
+    let response = app
+        .client
+        .post(app.url("/v1/auth/logout"))
+        .bearer_auth(&admin.access)
+        .header("content-type", "application/json")
+        .body(format!(
+            "{{\"all_devices\": true, \"pad\": \"{}\"}}",
+            "x".repeat(4096)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
 }

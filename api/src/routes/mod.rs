@@ -109,15 +109,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_push_bytes: usize) {
         if endpoints.iter().any(|e| e.large_body) {
             resource = resource.app_data(json_config(max_push_bytes));
         }
+        let allow = endpoints
+            .iter()
+            .map(|e| e.method.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         for endpoint in endpoints {
             resource = resource.route((endpoint.route)());
         }
-        cfg.service(resource.default_service(web::to(method_not_allowed)));
+        cfg.service(resource.default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
+        })));
     }
-}
-
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
 }
 
 /// The answer for any path the server does not know.

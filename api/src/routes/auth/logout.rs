@@ -3,10 +3,11 @@
 use crate::auth::AuthUser;
 use crate::clock::now_ms;
 use crate::db;
-use crate::error::ApiError;
+use crate::error::{describe_json_error, ApiError};
 use crate::repo::refresh_tokens;
 use crate::state::AppState;
-use actix_web::{web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 /// Sign-out options.
@@ -18,15 +19,39 @@ pub struct LogoutRequest {
     pub all_devices: bool,
 }
 
+/// The body is optional, but a body that is there must be right: a typo in `all_devices` must
+/// not silently sign out only this device when the person asked for every device.
+fn options(req: &HttpRequest, body: &web::Bytes) -> Result<LogoutRequest, ApiError> {
+    if body.is_empty() {
+        return Ok(LogoutRequest::default());
+    }
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType(
+            "the request body must be JSON (Content-Type: application/json)".into(),
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(describe_json_error(&e)))
+}
+
 /// Revokes refresh tokens so no new access token can be had; the current access token lapses
-/// within its short lifetime. A body is optional.
-#[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
+/// within its short lifetime.
+#[tracing::instrument(skip_all)]
 pub async fn logout(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
-    body: Option<web::Json<LogoutRequest>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let all = body.map(|b| b.all_devices).unwrap_or(false);
+    let all = options(&req, &body)?.all_devices;
     let revoked = db::run(&state.pool, move |conn| {
         if all {
             refresh_tokens::revoke_user(conn, caller.user_id, now_ms())
