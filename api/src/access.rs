@@ -1,16 +1,20 @@
-//! Who may see and write which patient's records: the one place that decides it.
+//! Who may see and write which patient's records: the one place that decides it, and the access
+//! log that records every staff read.
 //!
-//! Every read model, pull and push asks here. Today the rule is the care-team assignment: a
-//! patient sees their own records; a counselor sees the patients they are assigned to; an admin
-//! manages accounts and sees no care records. Consent (42 CFR Part 2) is checked in this same
-//! function when it lands, so no endpoint can forget it.
+//! The rule (42 CFR Part 2): a patient sees their own records. A counselor sees a patient's
+//! records only while BOTH hold: they are on the patient's care team, and the patient has an
+//! active consent (not revoked, not expired) naming them or the whole care team. Revocation or
+//! expiry cuts access at the next request, for reads, pulls and writes alike, because every one
+//! of them asks [`standing`]. Admins manage accounts and see no care records.
 
 use crate::auth::AuthUser;
-use crate::db::schema::care_team;
+use crate::clock::now_ms;
+use crate::db::schema::{access_log, care_team, consents};
 use crate::db::DbConnection;
 use crate::domain::Role;
 use crate::error::ApiError;
 use diesel::prelude::*;
+use std::collections::HashMap;
 use sync_core::Relation;
 use uuid::Uuid;
 
@@ -19,8 +23,11 @@ use uuid::Uuid;
 pub enum Standing {
     /// The patient themself.
     Owner,
-    /// Staff on the patient's care team.
-    CareTeam,
+    /// Staff on the patient's care team, under this active consent.
+    CareTeam {
+        /// The consent that allows it, recorded with every read.
+        consent: Uuid,
+    },
     /// Nobody to this patient: their records do not exist as far as the caller can tell.
     Stranger,
 }
@@ -35,56 +42,100 @@ impl Standing {
     /// sync-core itself (author == patient), so only the care-team standing is passed on.
     pub fn relation(self) -> Relation {
         match self {
-            Standing::CareTeam => Relation::CareTeam,
+            Standing::CareTeam { .. } => Relation::CareTeam,
             Standing::Owner | Standing::Stranger => Relation::None,
         }
     }
 }
 
-/// The caller's standing towards `patient`.
+fn parse(id: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::internal(format!("corrupt {what} id")))
+}
+
+/// The active consents of `patients` that cover counselor `counselor` at `now_ms`: patient →
+/// the oldest such consent.
+fn active_consents(
+    conn: &mut DbConnection,
+    patients: &[String],
+    counselor: Uuid,
+    now_ms: i64,
+) -> Result<HashMap<String, Uuid>, ApiError> {
+    let rows: Vec<(String, String)> = consents::table
+        .filter(consents::patient_id.eq_any(patients))
+        .filter(consents::revoked_at.is_null())
+        .filter(
+            consents::expires_at
+                .is_null()
+                .or(consents::expires_at.gt(now_ms)),
+        )
+        .filter(
+            consents::grantee
+                .eq("care_team")
+                .or(consents::counselor_id.eq(counselor.to_string())),
+        )
+        .order((consents::created_at.desc(), consents::id.desc()))
+        .select((consents::patient_id, consents::id))
+        .load(conn)?;
+    let mut out = HashMap::new();
+    for (patient, consent) in rows {
+        out.insert(patient, parse(&consent, "consent")?);
+    }
+    Ok(out)
+}
+
+/// The caller's standing towards `patient`, now.
 pub fn standing(
     conn: &mut DbConnection,
     caller: &AuthUser,
     patient: Uuid,
 ) -> Result<Standing, ApiError> {
+    let now_ms = now_ms();
     match caller.role {
         Role::Patient if caller.user_id == patient => Ok(Standing::Owner),
         Role::Patient | Role::Admin => Ok(Standing::Stranger),
         Role::Counselor => {
+            let patient_id = patient.to_string();
             let assigned: i64 = care_team::table
                 .filter(care_team::counselor_id.eq(caller.user_id.to_string()))
-                .filter(care_team::patient_id.eq(patient.to_string()))
+                .filter(care_team::patient_id.eq(&patient_id))
                 .count()
                 .get_result(conn)?;
-            Ok(if assigned > 0 {
-                Standing::CareTeam
-            } else {
-                Standing::Stranger
-            })
+            if assigned == 0 {
+                return Ok(Standing::Stranger);
+            }
+            Ok(
+                active_consents(conn, &[patient_id], caller.user_id, now_ms)?
+                    .into_values()
+                    .next()
+                    .map_or(Standing::Stranger, |consent| Standing::CareTeam { consent }),
+            )
         }
     }
 }
 
-/// Every patient whose records the caller may read, sorted.
+/// Every patient whose records the caller may read now, sorted, with the caller's standing.
 pub fn readable_patients(
     conn: &mut DbConnection,
     caller: &AuthUser,
-) -> Result<Vec<Uuid>, ApiError> {
+) -> Result<Vec<(Uuid, Standing)>, ApiError> {
+    let now_ms = now_ms();
     match caller.role {
-        Role::Patient => Ok(vec![caller.user_id]),
+        Role::Patient => Ok(vec![(caller.user_id, Standing::Owner)]),
         Role::Admin => Ok(Vec::new()),
         Role::Counselor => {
-            let ids: Vec<String> = care_team::table
+            let team: Vec<String> = care_team::table
                 .filter(care_team::counselor_id.eq(caller.user_id.to_string()))
                 .select(care_team::patient_id)
-                .order(care_team::patient_id.asc())
                 .load(conn)?;
-            ids.iter()
-                .map(|id| {
-                    Uuid::parse_str(id)
-                        .map_err(|_| ApiError::internal("corrupt patient id on the care team"))
+            let consented = active_consents(conn, &team, caller.user_id, now_ms)?;
+            let mut readable = consented
+                .into_iter()
+                .map(|(patient, consent)| {
+                    Ok((parse(&patient, "patient")?, Standing::CareTeam { consent }))
                 })
-                .collect()
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            readable.sort_by_key(|(p, _)| *p);
+            Ok(readable)
         }
     }
 }
@@ -102,4 +153,55 @@ pub fn require_read(
     } else {
         Err(ApiError::NotFound("no such patient".into()))
     }
+}
+
+/// What staff read, as the access log names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadAction {
+    /// The check-in list.
+    Checkins,
+    /// The exercise list.
+    Exercises,
+    /// The session list.
+    Sessions,
+    /// A sync pull that returned the patient's records.
+    Pull,
+}
+
+impl ReadAction {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadAction::Checkins => "read_checkins",
+            ReadAction::Exercises => "read_exercises",
+            ReadAction::Sessions => "read_sessions",
+            ReadAction::Pull => "sync_pull",
+        }
+    }
+}
+
+/// Writes an access-log entry for a staff read (the patient's own reads are not logged). Called
+/// before the data is returned: a read that cannot be logged fails.
+pub fn record_read(
+    conn: &mut DbConnection,
+    caller: &AuthUser,
+    patient: Uuid,
+    standing: Standing,
+    action: ReadAction,
+) -> Result<(), ApiError> {
+    let Standing::CareTeam { consent } = standing else {
+        return Ok(());
+    };
+    diesel::insert_into(access_log::table)
+        .values((
+            access_log::id.eq(Uuid::now_v7().to_string()),
+            access_log::patient_id.eq(patient.to_string()),
+            access_log::actor_id.eq(caller.user_id.to_string()),
+            access_log::actor_role.eq(caller.role.as_str()),
+            access_log::action.eq(action.as_str()),
+            access_log::consent_id.eq(consent.to_string()),
+            access_log::at.eq(now_ms()),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

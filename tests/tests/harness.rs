@@ -344,14 +344,40 @@ impl TestApp {
         body
     }
 
-    /// A counselor enrolls a patient who activates on their phone.
+    /// A counselor enrolls a patient who activates on their phone and consents to share their
+    /// records with their care team: the usual state of a patient in the program.
     pub async fn patient(&self, counselor: &Session) -> Session {
+        let patient = self.patient_without_consent(counselor).await;
+        self.consent(
+            &patient,
+            &json!({ "grantee": "care_team", "purpose": "treatment in the IOP" }),
+        )
+        .await;
+        patient
+    }
+
+    /// A counselor enrolls a patient who activates on their phone but has not consented to share.
+    pub async fn patient_without_consent(&self, counselor: &Session) -> Session {
         let enrolled = self.enroll(counselor).await;
         self.activate(
             enrolled["enrollment_code"].as_str().unwrap(),
             enrolled["email"].as_str().unwrap(),
         )
         .await
+    }
+
+    /// The patient gives a consent; returns it.
+    pub async fn consent(&self, patient: &Session, body: &Value) -> Value {
+        let response = self
+            .post(
+                &format!("/v1/patients/{}/consents", patient.user_id),
+                Some(&patient.access),
+                body,
+            )
+            .await;
+        let (status, consent) = status_and_json(response).await;
+        assert_eq!(status, StatusCode::CREATED, "consent failed: {consent}");
+        consent
     }
 
     /// Everything the server has logged so far.

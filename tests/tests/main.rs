@@ -11,6 +11,7 @@ mod harness;
 mod accounts;
 mod auth;
 mod backend;
+mod consent;
 mod errors;
 mod hygiene;
 mod migrations;

@@ -186,6 +186,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    consents (id) {
+        id -> Text,
+        patient_id -> Text,
+        grantee -> Text,
+        counselor_id -> Nullable<Text>,
+        purpose -> Text,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    access_log (id) {
+        id -> Text,
+        patient_id -> Text,
+        actor_id -> Text,
+        actor_role -> Text,
+        action -> Text,
+        consent_id -> Text,
+        at -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> clinics (clinic_id));
 diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(refresh_tokens -> devices (device_id));
@@ -207,4 +232,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     checkins,
     exercises,
     sessions,
+    consents,
+    access_log,
 );

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod care_team;
+pub mod consents;
 pub mod enrollment;
 pub mod rate_limits;
 pub mod read_models;

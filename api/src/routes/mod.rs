@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod clinicians;
+pub mod consents;
 pub mod health;
 pub mod me;
 pub mod patients;
@@ -78,6 +79,20 @@ pub fn endpoints() -> Vec<Endpoint> {
         },
         e(Method::GET, "/v1/sync/pull", || {
             web::get().to(sync::pull::pull)
+        }),
+        e(Method::POST, "/v1/patients/{id}/consents", || {
+            web::post().to(consents::create::create_consent)
+        }),
+        e(Method::GET, "/v1/patients/{id}/consents", || {
+            web::get().to(consents::list::list_consents)
+        }),
+        e(
+            Method::DELETE,
+            "/v1/patients/{id}/consents/{consent_id}",
+            || web::delete().to(consents::revoke::revoke_consent),
+        ),
+        e(Method::GET, "/v1/patients/{id}/access-log", || {
+            web::get().to(patients::access_log::access_log)
         }),
     ]
 }

@@ -5,7 +5,7 @@
 //! value, however often it was edited. A device is not sent back the field states it wrote itself
 //! (unless another write has since won), so a push followed by a pull costs nothing extra.
 
-use crate::access;
+use crate::access::{self, ReadAction};
 use crate::auth::AuthUser;
 use crate::db::DbConnection;
 use crate::error::ApiError;
@@ -51,14 +51,16 @@ pub fn pull(
         None => Cursor::default(),
     };
     let readable = access::readable_patients(conn, caller)?;
-    cursor.retain(&readable);
+    let ids: Vec<Uuid> = readable.iter().map(|(p, _)| *p).collect();
+    cursor.retain(&ids);
     let device = caller.device_id.to_string();
     let mut changes = Vec::new();
     let mut has_more = false;
 
-    'patients: for patient in &readable {
+    'patients: for (patient, standing) in &readable {
         let patient_id = patient.to_string();
         let mut position = cursor.position(*patient);
+        let returned_before = changes.len();
         loop {
             let room = limit - changes.len();
             let want = i64::try_from(room + 1).unwrap_or(i64::MAX);
@@ -68,6 +70,9 @@ pub fn pull(
                 if changes.len() == limit {
                     has_more = true;
                     cursor.set(*patient, position);
+                    if changes.len() > returned_before {
+                        access::record_read(conn, caller, *patient, *standing, ReadAction::Pull)?;
+                    }
                     break 'patients;
                 }
                 position = row.seq;
@@ -80,6 +85,9 @@ pub fn pull(
             }
         }
         cursor.set(*patient, position);
+        if changes.len() > returned_before {
+            access::record_read(conn, caller, *patient, *standing, ReadAction::Pull)?;
+        }
     }
     Ok(PullPage {
         changes,

@@ -1,5 +1,6 @@
 //! `GET /v1/patients/{id}/checkins`: a patient's craving check-ins, newest first.
 
+use crate::access::ReadAction;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
@@ -66,7 +67,7 @@ pub async fn list_checkins(
 ) -> Result<web::Json<Page<CheckinItem>>, ApiError> {
     let patient = path.into_inner();
     let page = db::run(&state.pool, move |conn| {
-        let q = params.authorize(conn, &caller, patient)?;
+        let q = params.authorize(conn, &caller, patient, ReadAction::Checkins)?;
         let rows = read_models::checkins(conn, &q)?;
         Ok(page(
             rows,

@@ -1,5 +1,6 @@
 //! `GET /v1/patients/{id}/exercises`: a patient's coping-skill exercises, newest first.
 
+use crate::access::ReadAction;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
@@ -60,7 +61,7 @@ pub async fn list_exercises(
 ) -> Result<web::Json<Page<ExerciseItem>>, ApiError> {
     let patient = path.into_inner();
     let page = db::run(&state.pool, move |conn| {
-        let q = params.authorize(conn, &caller, patient)?;
+        let q = params.authorize(conn, &caller, patient, ReadAction::Exercises)?;
         let rows = read_models::exercises(conn, &q)?;
         Ok(page(
             rows,

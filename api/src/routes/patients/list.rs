@@ -1,7 +1,7 @@
 //! What the three read-model listings share: query parameters, authorization and the page
 //! envelope.
 
-use crate::access;
+use crate::access::{self, ReadAction};
 use crate::auth::AuthUser;
 use crate::db::DbConnection;
 use crate::error::ApiError;
@@ -42,13 +42,8 @@ fn invalid(message: &str) -> ApiError {
 }
 
 impl ListParams {
-    /// Checks the parameters and the caller's right to read `patient`.
-    pub fn authorize(
-        &self,
-        conn: &mut DbConnection,
-        caller: &AuthUser,
-        patient: Uuid,
-    ) -> Result<ListQuery, ApiError> {
+    /// Checks the parameters (not who may read).
+    pub fn validate(&self, patient: Uuid) -> Result<ListQuery, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(invalid("limit must be between 1 and 500"));
@@ -61,15 +56,14 @@ impl ListParams {
         let after = match &self.cursor {
             None => None,
             Some(c) => {
-                let (t, doc) = c
+                let (t, id) = c
                     .split_once('_')
                     .ok_or_else(|| invalid("the cursor is not valid"))?;
                 let t: i64 = t.parse().map_err(|_| invalid("the cursor is not valid"))?;
-                let doc = Uuid::try_parse(doc).map_err(|_| invalid("the cursor is not valid"))?;
-                Some((t, doc.to_string()))
+                let id = Uuid::try_parse(id).map_err(|_| invalid("the cursor is not valid"))?;
+                Some((t, id.to_string()))
             }
         };
-        access::require_read(conn, caller, patient)?;
         Ok(ListQuery {
             patient: patient.to_string(),
             from: self.from,
@@ -77,6 +71,20 @@ impl ListParams {
             after,
             limit,
         })
+    }
+
+    /// Checks the parameters and the caller's right to read `patient`, and logs a staff read.
+    pub fn authorize(
+        &self,
+        conn: &mut DbConnection,
+        caller: &AuthUser,
+        patient: Uuid,
+        action: ReadAction,
+    ) -> Result<ListQuery, ApiError> {
+        let query = self.validate(patient)?;
+        let standing = access::require_read(conn, caller, patient)?;
+        access::record_read(conn, caller, patient, standing, action)?;
+        Ok(query)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Patients: enrollment and the read models of their records.
 
+pub mod access_log;
 pub mod checkins;
 pub mod enroll;
 pub mod exercises;

@@ -1,5 +1,6 @@
 //! `GET /v1/patients/{id}/sessions`: a patient's treatment sessions, latest start first.
 
+use crate::access::ReadAction;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
@@ -66,7 +67,7 @@ pub async fn list_sessions(
 ) -> Result<web::Json<Page<SessionItem>>, ApiError> {
     let patient = path.into_inner();
     let page = db::run(&state.pool, move |conn| {
-        let q = params.authorize(conn, &caller, patient)?;
+        let q = params.authorize(conn, &caller, patient, ReadAction::Sessions)?;
         let rows = read_models::sessions(conn, &q)?;
         Ok(page(
             rows,
