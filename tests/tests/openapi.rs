@@ -7,10 +7,12 @@
 //! validated against the documented schemas (an undocumented field fails).
 
 use crate::harness::*;
+use crate::phone::Phone;
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use sync_core::DocKind;
 use uuid::Uuid;
 
 const OPERATION_KEYS: [&str; 8] = [
@@ -53,9 +55,11 @@ fn operations(spec: &Value) -> Vec<(String, String, &Value)> {
     out
 }
 
-/// The spec path whose template matches a concrete path (`{x}` matches one segment).
+/// The spec path whose template matches a concrete path (`{x}` matches one segment; a query
+/// string is not part of the path).
 fn matching_path<'a>(spec: &'a Value, concrete: &str) -> Option<(&'a String, &'a Value)> {
-    let segments: Vec<&str> = concrete.split('/').collect();
+    let path = concrete.split_once('?').map_or(concrete, |(path, _)| path);
+    let segments: Vec<&str> = path.split('/').collect();
     spec["paths"].as_object().unwrap().iter().find(|(path, _)| {
         let template: Vec<&str> = path.split('/').collect();
         template.len() == segments.len()
@@ -70,8 +74,9 @@ fn matching_path<'a>(spec: &'a Value, concrete: &str) -> Option<(&'a String, &'a
 // A small JSON-Schema validator for the subset of OpenAPI 3.0 schemas the spec uses. A keyword it
 // does not implement is an error, so the spec cannot state a rule that nothing checks.
 
-const KEYWORDS: [&str; 18] = [
+const KEYWORDS: [&str; 19] = [
     "type",
+    "pattern",
     "nullable",
     "enum",
     "format",
@@ -90,6 +95,62 @@ const KEYWORDS: [&str; 18] = [
     "title",
     "$ref",
 ];
+
+/// Whether `text` matches `pattern`, a regular expression of the small subset the spec uses:
+/// anchored at both ends (`^…$`), made of literal characters and bracket classes (`[0-9a-f]`),
+/// each optionally repeated an exact number of times (`{12}`). Anything else is an error, so the
+/// spec cannot state a pattern that nothing checks.
+fn matches_pattern(pattern: &str, text: &str) -> Result<bool, String> {
+    let body = pattern
+        .strip_prefix('^')
+        .and_then(|p| p.strip_suffix('$'))
+        .ok_or_else(|| format!("pattern {pattern:?} is not anchored with ^…$"))?;
+    let mut atoms: Vec<(Vec<(char, char)>, usize)> = Vec::new();
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        let class = match c {
+            '[' => {
+                let mut ranges = Vec::new();
+                loop {
+                    match chars.next() {
+                        Some(']') => break,
+                        Some(lo) if chars.peek() == Some(&'-') => {
+                            chars.next();
+                            let hi = chars.next().ok_or("unterminated range")?;
+                            ranges.push((lo, hi));
+                        }
+                        Some(one) => ranges.push((one, one)),
+                        None => return Err(format!("unterminated class in {pattern:?}")),
+                    }
+                }
+                ranges
+            }
+            '{' | '}' | '(' | ')' | '*' | '+' | '?' | '|' | '.' | '\\' | '^' | '$' => {
+                return Err(format!("pattern {pattern:?}: `{c}` is not supported here"))
+            }
+            literal => vec![(literal, literal)],
+        };
+        let mut count = 1;
+        if chars.peek() == Some(&'{') {
+            chars.next();
+            let digits: String = chars.by_ref().take_while(|d| *d != '}').collect();
+            count = digits
+                .parse()
+                .map_err(|_| format!("pattern {pattern:?}: only {{n}} repeats are supported"))?;
+        }
+        atoms.push((class, count));
+    }
+    let mut text = text.chars();
+    for (class, count) in atoms {
+        for _ in 0..count {
+            match text.next() {
+                Some(c) if class.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) => {}
+                _ => return Ok(false),
+            }
+        }
+    }
+    Ok(text.next().is_none())
+}
 
 fn has_type(value: &Value, ty: &str) -> bool {
     match ty {
@@ -157,6 +218,13 @@ fn validate(spec: &Value, schema: &Value, value: &Value, at: &str, errors: &mut 
         if let Some(max) = rules.get("maxLength").and_then(Value::as_u64) {
             if chars > max {
                 errors.push(format!("{at}: longer than {max} characters"));
+            }
+        }
+        if let Some(pattern) = rules.get("pattern").and_then(Value::as_str) {
+            match matches_pattern(pattern, s) {
+                Ok(true) => {}
+                Ok(false) => errors.push(format!("{at}: {s:?} does not match {pattern:?}")),
+                Err(e) => errors.push(format!("{at}: {e}")),
             }
         }
     }
@@ -291,8 +359,26 @@ fn the_validator_refuses_bad_uuids_unknown_enum_values_lengths_and_unknown_keywo
 
     let nullable = json!({ "type": "string", "format": "uuid", "nullable": true });
     assert!(schema_errors(&spec, &nullable, &Value::Null).is_empty());
-    let unknown = json!({ "type": "string", "pattern": "^a+$" });
-    assert!(!schema_errors(&spec, &unknown, &json!("b")).is_empty());
+    let unknown = json!({ "type": "integer", "multipleOf": 2 });
+    assert!(!schema_errors(&spec, &unknown, &json!(3)).is_empty());
+
+    let hlc = json!({ "$ref": "#/components/schemas/Hlc" });
+    assert!(schema_errors(
+        &spec,
+        &hlc,
+        &json!("0190b2c3d4e5-00000000-00000000000000a1")
+    )
+    .is_empty());
+    for bad in [
+        "0190B2C3D4E5-00000000-00000000000000a1",
+        "0190b2c3d4e5-00000000-00000000000000a",
+        "0190b2c3d4e5-00000000-00000000000000a1f",
+        "0190b2c3d4e5_00000000-00000000000000a1",
+    ] {
+        assert!(!schema_errors(&spec, &hlc, &json!(bad)).is_empty(), "{bad}");
+    }
+    let unsupported = json!({ "type": "string", "pattern": "^a+$" });
+    assert!(!schema_errors(&spec, &unsupported, &json!("a")).is_empty());
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -420,8 +506,10 @@ fn the_spec_describes_every_field_and_the_common_errors_of_every_operation() {
             if response.get("description").is_none() {
                 problems.push(format!("{at} {status}: no description"));
             }
-            if response["headers"].get("X-Request-Id").is_none() {
-                problems.push(format!("{at} {status}: does not document X-Request-Id"));
+            for header in ["X-Request-Id", "Cache-Control"] {
+                if response["headers"].get(header).is_none() {
+                    problems.push(format!("{at} {status}: does not document {header}"));
+                }
             }
             let schema = &response["content"]["application/json"]["schema"];
             if !schema.is_null() {
@@ -439,6 +527,9 @@ fn the_spec_describes_every_field_and_the_common_errors_of_every_operation() {
             let header = |name: &str| response["headers"].get(name).is_some();
             if code == 401 && !header("WWW-Authenticate") {
                 problems.push(format!("{at} {status}: no WWW-Authenticate header"));
+            }
+            if code == 405 && !header("Allow") {
+                problems.push(format!("{at} {status}: no Allow header"));
             }
             if (code == 429 || code == 503) && !header("Retry-After") {
                 problems.push(format!("{at} {status}: no Retry-After header"));
@@ -654,10 +745,24 @@ fn check_exchange(
                     problems.push(format!("{at}: 405 is not documented on this path"));
                     return;
                 };
-                let covered = ops
+                let covered: Vec<(String, String)> = ops
                     .iter()
                     .map(|(k, _)| (k.to_uppercase(), template.clone()))
                     .collect();
+                let allow: BTreeSet<String> = ex
+                    .headers
+                    .get("allow")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|m| m.trim().to_string())
+                    .collect();
+                let documented: BTreeSet<String> = covered.iter().map(|(m, _)| m.clone()).collect();
+                if allow != documented {
+                    problems.push(format!(
+                        "{at}: Allow lists {allow:?}, but the path documents {documented:?}"
+                    ));
+                }
                 (resolve(spec, response), covered)
             }
         },
@@ -786,6 +891,13 @@ async fn every_operation_in_the_spec_is_answered_by_the_running_server() {
 
 // ------------------------------------------------------------------------------------------------
 // The story: every documented status and error code, provoked on real servers.
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
 
 fn unique_email(prefix: &str) -> String {
     format!("{prefix}-{}@clinic.test", Uuid::new_v4().simple())
@@ -1178,19 +1290,398 @@ async fn main_story(app: &TestApp, spec: &Value) -> Vec<Exchange> {
         json!({ "all_devices": true }),
     )
     .await;
-    // Today's behaviour, documented in the operation's description: an unreadable body is ignored
-    // rather than refused. Sent raw, because the request schema rightly refuses it.
-    let mistyped = Body::Raw("application/json", r#"{"all_devices": "yes"}"#.into());
+    // A body that is there must be right: a typo must not sign out only this device. Sent raw,
+    // because the request schema rightly refuses them.
+    for (what, body) in [
+        (
+            "sign out with a mistyped option",
+            r#"{"all_devices": "yes"}"#,
+        ),
+        ("sign out with an unknown option", r#"{"everywhere": true}"#),
+        ("sign out with broken JSON", r#"{"all_devices": "#),
+    ] {
+        let (status, _) = r
+            .send(
+                what,
+                Method::POST,
+                "/v1/auth/logout",
+                Some(admin_token),
+                Body::Raw("application/json", body.into()),
+            )
+            .await;
+        assert_eq!(status, 400, "{what}");
+    }
     let (status, _) = r
         .send(
-            "sign out with a mistyped option",
+            "sign out with a form body",
             Method::POST,
             "/v1/auth/logout",
             Some(admin_token),
-            mistyped,
+            Body::Raw("text/plain", "all_devices=true".into()),
+        )
+        .await;
+    assert_eq!(status, 415);
+    let (status, _) = r
+        .send(
+            "sign out with an empty body of another type",
+            Method::POST,
+            "/v1/auth/logout",
+            Some(admin_token),
+            Body::Raw("text/plain", String::new()),
         )
         .await;
     assert_eq!(status, 204);
+    r.exchanges
+}
+
+/// The `code`s of the ops a push answer rejected.
+fn rejection_codes(body: &Value) -> Vec<String> {
+    body["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Sync: pushes that are accepted, retried and refused op by op (every rejection code), pulls
+/// page by page, and the read models they feed.
+async fn sync_story(app: &TestApp, spec: &Value) -> Vec<Exchange> {
+    let admin = app.admin().await;
+    let counselor = app.counselor(&admin).await;
+    let outsider = app.counselor(&admin).await;
+    let mut patient = Phone::new(app.patient(&counselor).await);
+    let stranger = app.patient(&counselor).await;
+    let mut counselor = Phone::new(counselor);
+    let me = patient.session.user_id;
+    let p_token = patient.session.access.clone();
+    let c_token = counselor.session.access.clone();
+    let mut r = Recorder::new(app);
+
+    // The patient's phone writes two check-ins and an exercise offline, then pushes them.
+    patient.checkin(7, &["stress", "custom:payday"]);
+    patient.checkin(3, &["tired"]);
+    let exercise = Uuid::now_v7();
+    let started = json!(wall_ms() - 600_000);
+    for (field, value) in [
+        ("skill", json!("paced_breathing")),
+        ("started_at", started),
+        ("duration_min", json!(10)),
+        ("craving_before", json!(6)),
+        ("craving_after", json!(3)),
+    ] {
+        patient.write(me, DocKind::Exercise, exercise, field, value);
+    }
+    let batch = json!({ "ops": patient.outbox });
+    let first = r
+        .expect(
+            200,
+            "the phone pushes its outbox",
+            "/v1/sync/push",
+            Some(&p_token),
+            batch.clone(),
+        )
+        .await;
+    assert_eq!(
+        first["accepted"].as_array().unwrap().len(),
+        patient.outbox.len(),
+        "{first}"
+    );
+    let retried = r
+        .expect(
+            200,
+            "the same batch again",
+            "/v1/sync/push",
+            Some(&p_token),
+            batch,
+        )
+        .await;
+    assert_eq!(
+        retried["duplicates"].as_array().unwrap().len(),
+        patient.outbox.len()
+    );
+    let stored = patient.outbox[0].clone();
+    patient.outbox.clear();
+
+    // The counselor schedules a session; the patient answers it.
+    let session = Uuid::now_v7();
+    let ops: Vec<_> = [
+        ("kind", json!("group")),
+        ("title", json!("Relapse prevention")),
+        ("starts_at", json!(wall_ms() + 86_400_000)),
+        ("duration_min", json!(90)),
+        ("telehealth_url", json!("https://meet.example/room")),
+        ("status", json!("scheduled")),
+    ]
+    .into_iter()
+    .map(|(field, value)| counselor.make_op(me, DocKind::Session, session, field, value))
+    .collect();
+    r.expect(
+        200,
+        "the counselor schedules a session",
+        "/v1/sync/push",
+        Some(&c_token),
+        json!({ "ops": ops }),
+    )
+    .await;
+    let rsvp = patient.make_op(me, DocKind::Session, session, "rsvp", json!("yes"));
+    r.expect(
+        200,
+        "the patient answers",
+        "/v1/sync/push",
+        Some(&p_token),
+        json!({ "ops": [rsvp] }),
+    )
+    .await;
+
+    // One batch with an op refused for each reason, beside a good op that still lands. Sent raw:
+    // some elements do not have the op shape the request schema documents.
+    let doc = Uuid::now_v7();
+    let op = |phone: &mut Phone, patient: Uuid, kind, field: &str, value| {
+        serde_json::to_value(phone.make_op(patient, kind, doc, field, value)).unwrap()
+    };
+    let mut bad = vec![
+        op(&mut patient, me, DocKind::Checkin, "intensity", json!(4)),
+        op(&mut patient, me, DocKind::Checkin, "intensity", json!(11)),
+        op(
+            &mut patient,
+            me,
+            DocKind::Checkin,
+            "intensity",
+            json!("high"),
+        ),
+        op(
+            &mut patient,
+            me,
+            DocKind::Checkin,
+            "note",
+            json!("x".repeat(2_001)),
+        ),
+        op(
+            &mut patient,
+            me,
+            DocKind::Checkin,
+            "substance",
+            json!("unobtainium"),
+        ),
+        op(
+            &mut patient,
+            me,
+            DocKind::Checkin,
+            "triggers/not-a-trigger",
+            json!(true),
+        ),
+        op(
+            &mut patient,
+            me,
+            DocKind::Checkin,
+            "favourite_colour",
+            json!("blue"),
+        ),
+        op(
+            &mut patient,
+            me,
+            DocKind::Session,
+            "telehealth_url",
+            json!("http://insecure.example"),
+        ),
+        op(
+            &mut patient,
+            me,
+            DocKind::Session,
+            "starts_at",
+            json!(wall_ms()),
+        ),
+        op(
+            &mut patient,
+            stranger.user_id,
+            DocKind::Checkin,
+            "mood",
+            json!(2),
+        ),
+        json!(42),
+        json!({ "id": "nope" }),
+    ];
+    let mut diary = op(&mut patient, me, DocKind::Checkin, "mood", json!(3));
+    diary["kind"] = json!("diary");
+    let mut v4 = op(&mut patient, me, DocKind::Checkin, "mood", json!(3));
+    v4["id"] = json!(Uuid::new_v4());
+    let mut seq_zero = op(&mut patient, me, DocKind::Checkin, "mood", json!(3));
+    seq_zero["device_seq"] = json!(0);
+    let mut ahead = patient.make_op(me, DocKind::Checkin, doc, "mood", json!(3));
+    ahead.hlc = sync_core::Hlc::new(wall_ms() as u64 + 3_600_000, 0, ahead.hlc.node()).unwrap();
+    let mut conflict = serde_json::to_value(&stored).unwrap();
+    conflict["value"] = json!(wall_ms() - 120_000);
+    let mut reused = op(&mut patient, me, DocKind::Checkin, "mood", json!(3));
+    reused["device_seq"] = json!(stored.device_seq);
+    bad.extend([
+        diary,
+        v4,
+        seq_zero,
+        serde_json::to_value(ahead).unwrap(),
+        conflict,
+        reused,
+    ]);
+    let (status, body) = r
+        .send(
+            "one batch, every rejection",
+            Method::POST,
+            "/v1/sync/push",
+            Some(&p_token),
+            Body::Raw("application/json", json!({ "ops": bad }).to_string()),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"].as_array().unwrap().len(), 1, "{body}");
+    assert!(
+        !body["receipt"]["gaps"].as_array().unwrap().is_empty(),
+        "{body}"
+    );
+    let mut codes: BTreeSet<String> = rejection_codes(&body).into_iter().collect();
+    // A counselor writing a patient's check-in; a counselor not on the care team.
+    let not_theirs = counselor.make_op(me, DocKind::Checkin, Uuid::now_v7(), "intensity", json!(2));
+    let body = r
+        .expect(
+            200,
+            "a counselor writes a check-in",
+            "/v1/sync/push",
+            Some(&c_token),
+            json!({ "ops": [not_theirs] }),
+        )
+        .await;
+    codes.extend(rejection_codes(&body));
+    let mut outsider = Phone::new(outsider);
+    let op = outsider.make_op(me, DocKind::Session, Uuid::now_v7(), "title", json!("x"));
+    let body = r
+        .expect(
+            200,
+            "a counselor off the care team",
+            "/v1/sync/push",
+            Some(&outsider.session.access),
+            json!({ "ops": [op] }),
+        )
+        .await;
+    codes.extend(rejection_codes(&body));
+    let documented: BTreeSet<String> = spec["components"]["schemas"]["RejectedOp"]["properties"]
+        ["code"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(codes, documented, "rejection codes seen vs documented");
+
+    // Pulls: the counselor pages through the patient's records; the patient gets the session.
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            None => "/v1/sync/pull?limit=4".to_string(),
+            Some(c) => format!("/v1/sync/pull?limit=4&cursor={c}"),
+        };
+        let (status, body) = r
+            .get("the counselor pulls a page", &path, Some(&c_token))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        pages += 1;
+        cursor = Some(body["cursor"].as_str().unwrap().to_string());
+        if !body["has_more"].as_bool().unwrap() {
+            break;
+        }
+    }
+    assert!(pages > 2, "expected several pages, got {pages}");
+    let (status, body) = r
+        .get("the patient pulls", "/v1/sync/pull", Some(&p_token))
+        .await;
+    assert_eq!(status, 200);
+    assert!(!body["changes"].as_array().unwrap().is_empty(), "{body}");
+    for (what, path) in [
+        ("a damaged cursor", "/v1/sync/pull?cursor=garbage"),
+        ("limit 0", "/v1/sync/pull?limit=0"),
+        ("a limit over the maximum", "/v1/sync/pull?limit=100000"),
+        ("a limit that is not a number", "/v1/sync/pull?limit=ten"),
+        ("an unknown query parameter", "/v1/sync/pull?since=0"),
+    ] {
+        let (status, _) = r.get(what, path, Some(&p_token)).await;
+        assert_eq!(status, 422, "{what}");
+    }
+
+    // Read models.
+    let nobody = Uuid::now_v7();
+    for list in ["checkins", "exercises", "sessions"] {
+        let base = format!("/v1/patients/{me}/{list}");
+        let (status, body) = r.get("the counselor lists", &base, Some(&c_token)).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            !body["items"].as_array().unwrap().is_empty(),
+            "{list}: {body}"
+        );
+        let (status, _) = r
+            .get("the patient lists their own", &base, Some(&p_token))
+            .await;
+        assert_eq!(status, 200);
+        let (status, _) = r
+            .get(
+                "a window",
+                &format!("{base}?from=0&to=4102444800000&limit=500"),
+                Some(&c_token),
+            )
+            .await;
+        assert_eq!(status, 200);
+        for (what, token, path) in [
+            (
+                "a counselor off the care team",
+                outsider.session.access.as_str(),
+                base.clone(),
+            ),
+            ("an admin", admin.access.as_str(), base.clone()),
+            ("another patient", stranger.access.as_str(), base.clone()),
+            (
+                "no such patient",
+                c_token.as_str(),
+                format!("/v1/patients/{nobody}/{list}"),
+            ),
+            (
+                "an id that is not a UUID",
+                c_token.as_str(),
+                format!("/v1/patients/nope/{list}"),
+            ),
+        ] {
+            let (status, body) = r.get(what, &path, Some(token)).await;
+            assert_eq!(status, 404, "{what} on {list}: {body}");
+        }
+        for query in [
+            "limit=0",
+            "limit=501",
+            "from=5&to=5",
+            "cursor=nope",
+            "cursor=1_nope",
+            "limit=x",
+            "page=2",
+        ] {
+            let (status, body) = r
+                .get("a bad query", &format!("{base}?{query}"), Some(&c_token))
+                .await;
+            assert_eq!(status, 422, "{query} on {list}: {body}");
+        }
+    }
+    // Two check-ins: page by page.
+    let base = format!("/v1/patients/{me}/checkins");
+    let (_, page) = r
+        .get("the first page", &format!("{base}?limit=1"), Some(&c_token))
+        .await;
+    let next = page["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+    let (_, page) = r
+        .get(
+            "the next page",
+            &format!("{base}?limit=1&cursor={next}"),
+            Some(&c_token),
+        )
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
     r.exchanges
 }
 
@@ -1281,6 +1772,33 @@ async fn limits_story(app: &TestApp) -> Vec<Exchange> {
         )
         .await;
     }
+    // Sign-out reads its optional body itself; the push limit is its own and larger.
+    r.expect(
+        413,
+        "a sign-out body over the limit",
+        "/v1/auth/logout",
+        Some(&token),
+        big,
+    )
+    .await;
+    let ops = json!({ "ops": ["x".repeat(1_500), "x".repeat(1_500)] });
+    r.expect(
+        413,
+        "a push over TETHER_MAX_PUSH_BYTES",
+        "/v1/sync/push",
+        Some(&token),
+        ops,
+    )
+    .await;
+    let ops = json!({ "ops": ["x".repeat(400), 1, 2, 3] });
+    r.expect(
+        422,
+        "a batch over TETHER_MAX_BATCH_OPS",
+        "/v1/sync/push",
+        Some(&token),
+        ops,
+    )
+    .await;
     r.exchanges
 }
 
@@ -1327,11 +1845,14 @@ async fn real_responses_match_the_documented_schemas() {
     let mut exchanges = Vec::new();
     let app = spawn_app().await;
     exchanges.extend(main_story(&app, &spec).await);
+    exchanges.extend(sync_story(&app, &spec).await);
     drop(app);
     let app = spawn_app_with(&[
         ("TETHER_LOGIN_MAX_FAILURES", "2"),
         ("TETHER_ADDR_MAX_ATTEMPTS", "4"),
         ("TETHER_MAX_BODY_BYTES", "1024"),
+        ("TETHER_MAX_PUSH_BYTES", "2048"),
+        ("TETHER_MAX_BATCH_OPS", "3"),
     ])
     .await;
     exchanges.extend(limits_story(&app).await);
