@@ -166,6 +166,10 @@ pub enum ReadAction {
     Sessions,
     /// A sync pull that returned the patient's records.
     Pull,
+    /// The trends and risk flags.
+    Trends,
+    /// The patient's row on a counselor's caseload.
+    Caseload,
 }
 
 impl ReadAction {
@@ -176,6 +180,8 @@ impl ReadAction {
             ReadAction::Exercises => "read_exercises",
             ReadAction::Sessions => "read_sessions",
             ReadAction::Pull => "sync_pull",
+            ReadAction::Trends => "read_trends",
+            ReadAction::Caseload => "read_caseload",
         }
     }
 }

@@ -4,8 +4,10 @@
 
 pub mod access;
 pub mod auth;
+pub mod calendar;
 pub mod cli;
 pub mod clock;
+pub mod crisis;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -17,3 +19,4 @@ pub mod startup;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
+pub mod trends;

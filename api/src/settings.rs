@@ -21,6 +21,14 @@
 //! | `TETHER_MAX_PUSH_BYTES` | | `8388608` | largest push body (8 MiB) |
 //! | `TETHER_MAX_CLOCK_AHEAD_MS` | | `300000` | how far ahead of server time an op's clock may be (5 minutes) |
 //! | `TETHER_MAX_PULL_LIMIT` | | `1000` | most changes in one pull page |
+//! | `TETHER_FLAG_HIGH_INTENSITY` | | `8` | a craving at or above this in the last `TETHER_FLAG_HIGH_INTENSITY_HOURS` (48) is flagged |
+//! | `TETHER_FLAG_HIGH_INTENSITY_HOURS` | | `48` | see above |
+//! | `TETHER_FLAG_CRISIS_LAPSE_INTENSITY` | | `9` | a lapse at or above this craving is a crisis |
+//! | `TETHER_FLAG_CRISIS_HOURS` | | `72` | a crisis stays an urgent flag this long after it was made or arrived |
+//! | `TETHER_FLAG_LAPSE_DAYS` | | `7` | a lapse stays flagged this many days |
+//! | `TETHER_FLAG_NO_CHECKIN_DAYS` | | `3` | days without a check-in before it is flagged |
+//! | `TETHER_FLAG_MISSED_SESSIONS` | | `2` | consecutive missed sessions before it is flagged |
+//! | `TETHER_FLAG_BASELINE_Z` | | `2.0` | z-score of the last 3 days' cravings over the patient's own baseline that is flagged |
 //! | `TETHER_SHUTDOWN_SECS` | | `30` | how long in-flight requests may run after SIGTERM |
 //! | `TETHER_LOG` | | `info` | log filter (tracing `EnvFilter` syntax) |
 //! | `TETHER_LOG_FORMAT` | | `json` | `json` or `pretty` |
@@ -153,6 +161,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Sync limits.
     pub sync: SyncSettings,
+    /// Trend and risk-flag thresholds.
+    pub trends: crate::trends::TrendSettings,
     /// Grace period for in-flight requests on shutdown.
     pub shutdown_timeout: Duration,
     /// Development mode (ephemeral key allowed).
@@ -308,6 +318,35 @@ impl Settings {
                 max_clock_ahead_ms: positive("TETHER_MAX_CLOCK_AHEAD_MS", 300_000)?,
                 max_pull_limit: usize::try_from(positive("TETHER_MAX_PULL_LIMIT", 1_000)?)
                     .unwrap_or(usize::MAX),
+            },
+            trends: {
+                let mut t = crate::trends::TrendSettings::default();
+                let f = &mut t.flags;
+                f.high_intensity =
+                    i64::try_from(number("TETHER_FLAG_HIGH_INTENSITY", 8)?).unwrap_or(8);
+                f.high_intensity_hours =
+                    i64::try_from(positive("TETHER_FLAG_HIGH_INTENSITY_HOURS", 48)?).unwrap_or(48);
+                f.crisis_lapse_intensity =
+                    i64::try_from(number("TETHER_FLAG_CRISIS_LAPSE_INTENSITY", 9)?).unwrap_or(9);
+                f.crisis_hours =
+                    i64::try_from(positive("TETHER_FLAG_CRISIS_HOURS", 72)?).unwrap_or(72);
+                f.lapse_days = i64::try_from(positive("TETHER_FLAG_LAPSE_DAYS", 7)?).unwrap_or(7);
+                f.no_checkin_days =
+                    i64::try_from(positive("TETHER_FLAG_NO_CHECKIN_DAYS", 3)?).unwrap_or(3);
+                f.missed_sessions =
+                    usize::try_from(positive("TETHER_FLAG_MISSED_SESSIONS", 2)?).unwrap_or(2);
+                f.baseline_z = match get("TETHER_FLAG_BASELINE_Z") {
+                    None => 2.0,
+                    Some(v) => v
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|z| z.is_finite() && *z > 0.0)
+                        .ok_or_else(|| SettingsError::Invalid {
+                            name: "TETHER_FLAG_BASELINE_Z".into(),
+                            reason: format!("expected a positive number, got {v:?}"),
+                        })?,
+                };
+                t
             },
             shutdown_timeout: Duration::from_secs(number("TETHER_SHUTDOWN_SECS", 30)?),
             dev_mode,

@@ -21,3 +21,4 @@ mod sync;
 mod sync_access;
 mod sync_concurrency;
 mod sync_rejections;
+mod trends;

@@ -10,3 +10,4 @@ pub mod rate_limits;
 pub mod read_models;
 pub mod refresh_tokens;
 pub mod sync_store;
+pub mod trends;

@@ -2,6 +2,7 @@
 //! list of what the server answers; the app is built from it and the contract test reads it.
 
 pub mod auth;
+pub mod caseload;
 pub mod clinicians;
 pub mod consents;
 pub mod health;
@@ -93,6 +94,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         ),
         e(Method::GET, "/v1/patients/{id}/access-log", || {
             web::get().to(patients::access_log::access_log)
+        }),
+        e(Method::GET, "/v1/patients/{id}/trends", || {
+            web::get().to(patients::trends::trends)
+        }),
+        e(Method::GET, "/v1/caseload", || {
+            web::get().to(caseload::get::caseload)
         }),
     ]
 }

@@ -6,3 +6,4 @@ pub mod enroll;
 pub mod exercises;
 pub mod list;
 pub mod sessions;
+pub mod trends;

@@ -2,6 +2,7 @@
 
 use crate::auth::AuthUser;
 use crate::clock::now_ms;
+use crate::crisis::{self, CrisisResources};
 use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -9,6 +10,7 @@ use crate::sync::push::{self, PushLimits, PushOutcome};
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// A batch of ops. Each is judged on its own, so one bad op never sinks the batch.
 #[derive(Debug, Deserialize)]
@@ -26,6 +28,47 @@ pub struct PushResponse {
     pub outcome: PushOutcome,
     /// Server wall time (ms since the epoch) when the push was judged.
     pub server_time_ms: i64,
+    /// Present when a pushed check-in signals a crisis ("I need help now", or a lapse with a
+    /// craving at or above the crisis threshold): resources for the phone to show at once.
+    pub crisis_resources: Option<CrisisResources>,
+}
+
+/// The check-in documents a batch touches: `(op id, patient, doc)` as text.
+fn checkin_docs(ops: &[Value]) -> Vec<(String, String, String)> {
+    let text = |op: &Value, key: &str| {
+        op.get(key)
+            .and_then(Value::as_str)
+            .and_then(|v| uuid::Uuid::try_parse(v).ok())
+            .map(|v| v.to_string())
+    };
+    ops.iter()
+        .filter(|op| op.get("kind").and_then(Value::as_str) == Some("checkin"))
+        .filter_map(|op| Some((text(op, "id")?, text(op, "patient")?, text(op, "doc")?)))
+        .collect()
+}
+
+/// The documents of the ops the server took (accepted now or before), grouped by patient: only
+/// records the caller was allowed to write are looked at.
+fn taken_docs(
+    docs: &[(String, String, String)],
+    outcome: &PushOutcome,
+) -> BTreeMap<String, Vec<String>> {
+    let taken: std::collections::HashSet<String> = outcome
+        .accepted
+        .iter()
+        .chain(&outcome.duplicates)
+        .map(|id| id.to_string())
+        .collect();
+    let mut by_patient: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (id, patient, doc) in docs {
+        if taken.contains(id) {
+            let list = by_patient.entry(patient.clone()).or_default();
+            if !list.contains(doc) {
+                list.push(doc.clone());
+            }
+        }
+    }
+    by_patient
 }
 
 /// Stores and merges a batch; answers only after it is committed.
@@ -47,10 +90,21 @@ pub async fn push(
         max_clock_ahead_ms: state.settings.sync.max_clock_ahead_ms,
     };
     let now = now_ms();
-    let outcome = db::run(&state.pool, move |conn| {
-        push::push(conn, &caller, ops, limits, now)
+    let docs = checkin_docs(&ops);
+    let flags = state.settings.trends.flags.clone();
+    let (outcome, in_crisis) = db::run(&state.pool, move |conn| {
+        let outcome = push::push(conn, &caller, ops, limits, now)?;
+        // Evaluated on arrival, after the commit, whatever day the check-in was made.
+        let mut in_crisis = false;
+        for (patient, docs) in &taken_docs(&docs, &outcome) {
+            in_crisis |= crisis::any_crisis(conn, patient, docs, &flags)?;
+        }
+        Ok((outcome, in_crisis))
     })
     .await?;
+    if in_crisis {
+        tracing::warn!("crisis check-in received");
+    }
     tracing::info!(
         accepted = outcome.accepted.len(),
         duplicates = outcome.duplicates.len(),
@@ -60,5 +114,6 @@ pub async fn push(
     Ok(web::Json(PushResponse {
         outcome,
         server_time_ms: now,
+        crisis_resources: in_crisis.then(crisis::resources),
     }))
 }

@@ -1,0 +1,108 @@
+//! Calendar days as the read models store them: whole days since 1970-01-01 in the patient's
+//! local time (the UTC offset the phone recorded with each check-in), and their `YYYY-MM-DD` form.
+
+use crate::error::ApiError;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day number (inverse of [`days_from_civil`]).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// `YYYY-MM-DD` of a day number.
+pub fn format_day(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Parses `YYYY-MM-DD` into a day number; anything else (including 2026-02-30) is refused.
+pub fn parse_day(text: &str, field: &str) -> Result<i64, ApiError> {
+    let invalid = || {
+        ApiError::validation(
+            "invalid_query",
+            format!("{field} must be a date like 2026-03-31"),
+        )
+    };
+    let mut parts = text.split('-');
+    let (Some(y), Some(m), Some(d), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid());
+    };
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return Err(invalid());
+    }
+    let (y, m, d): (i64, u32, u32) = (
+        y.parse().map_err(|_| invalid())?,
+        m.parse().map_err(|_| invalid())?,
+        d.parse().map_err(|_| invalid())?,
+    );
+    if !(1..=12).contains(&m) || d == 0 {
+        return Err(invalid());
+    }
+    let days = days_from_civil(y, m, d);
+    if civil_from_days(days) != (y, m, d) {
+        return Err(invalid());
+    }
+    Ok(days)
+}
+
+/// The local day number of an instant at a UTC offset.
+pub fn local_day(at_ms: i64, offset_min: i64) -> i64 {
+    (at_ms + offset_min * 60_000).div_euclid(86_400_000)
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_numbers_round_trip_across_centuries_and_leap_days() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(2026, 3, 2), 20_514);
+        for days in [-800_000, -1, 0, 59, 11_016, 20_513, 2_000_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(format_day(20_514), "2026-03-02");
+    }
+
+    #[test]
+    fn only_real_dates_parse() {
+        assert_eq!(
+            parse_day("2024-02-29", "from").unwrap(),
+            days_from_civil(2024, 2, 29)
+        );
+        for bad in [
+            "2026-02-30",
+            "2025-02-29",
+            "2026-13-01",
+            "2026-1-01",
+            "yesterday",
+            "2026-01-01-01",
+        ] {
+            assert!(parse_day(bad, "from").is_err(), "{bad}");
+        }
+    }
+}

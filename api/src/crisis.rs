@@ -1,0 +1,85 @@
+//! "I need help now": what the server sends back when a pushed check-in signals a crisis, for the
+//! phone to show at once. A crisis is not a trend to review later.
+
+use crate::db::schema::checkins;
+use crate::db::DbConnection;
+use crate::error::ApiError;
+use crate::trends::flags::{is_crisis, FlagSettings};
+use diesel::prelude::*;
+use serde::Serialize;
+
+/// One place to reach help.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resource {
+    /// Who answers.
+    pub name: &'static str,
+    /// Number to call.
+    pub phone: &'static str,
+    /// Number to text, if any.
+    pub text: Option<&'static str>,
+    /// What it is for.
+    pub description: &'static str,
+}
+
+/// Crisis resources for the phone to show.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrisisResources {
+    /// A first line to show.
+    pub message: &'static str,
+    /// Where to reach help, most immediate first.
+    pub resources: Vec<Resource>,
+}
+
+/// The resources (United States).
+pub fn resources() -> CrisisResources {
+    CrisisResources {
+        message: "You are not alone. If you are in danger or thinking about harming yourself, call 911 or 988 now. Your care team has been alerted.",
+        resources: vec![
+            Resource {
+                name: "988 Suicide & Crisis Lifeline",
+                phone: "988",
+                text: Some("988"),
+                description: "Free, confidential support 24/7 for people in distress, including substance-use crises.",
+            },
+            Resource {
+                name: "SAMHSA National Helpline",
+                phone: "1-800-662-4357",
+                text: None,
+                description: "Free, confidential treatment referral and information, 24/7, in English and Spanish.",
+            },
+            Resource {
+                name: "Emergency services",
+                phone: "911",
+                text: None,
+                description: "For a medical emergency or immediate danger.",
+            },
+        ],
+    }
+}
+
+/// Whether any of these check-ins of `patient` now signals a crisis (after the merge, so a
+/// `crisis` flag sent by another device, or a lapse whose intensity arrived separately, counts).
+pub fn any_crisis(
+    conn: &mut DbConnection,
+    patient: &str,
+    docs: &[String],
+    settings: &FlagSettings,
+) -> Result<bool, ApiError> {
+    if docs.is_empty() {
+        return Ok(false);
+    }
+    let rows: Vec<(bool, Option<bool>, Option<i32>)> = checkins::table
+        .filter(checkins::patient_id.eq(patient))
+        .filter(checkins::doc_id.eq_any(docs))
+        .filter(checkins::deleted.eq(false))
+        .select((checkins::crisis, checkins::lapse, checkins::intensity))
+        .load(conn)?;
+    Ok(rows.into_iter().any(|(crisis, lapse, intensity)| {
+        is_crisis(
+            crisis,
+            lapse.unwrap_or(false),
+            intensity.map(i64::from),
+            settings,
+        )
+    }))
+}

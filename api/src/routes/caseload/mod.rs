@@ -1,0 +1,3 @@
+//! The counselor's caseload.
+
+pub mod get;
