@@ -864,6 +864,7 @@ async fn every_operation_in_the_spec_is_answered_by_the_running_server() {
     let ids = BTreeMap::from([
         ("id", patient["id"].as_str().unwrap().to_string()),
         ("patient_id", patient["id"].as_str().unwrap().to_string()),
+        ("consent_id", Uuid::now_v7().to_string()),
     ]);
     let mut recorder = Recorder::new(&app);
     for (method, template, operation) in operations(&spec) {
@@ -901,6 +902,14 @@ fn wall_ms() -> i64 {
 
 fn unique_email(prefix: &str) -> String {
     format!("{prefix}-{}@clinic.test", Uuid::new_v4().simple())
+}
+
+/// A UUID for every path parameter, naming nothing that exists.
+fn unknown_ids() -> BTreeMap<&'static str, String> {
+    ["id", "patient_id", "consent_id"]
+        .into_iter()
+        .map(|name| (name, Uuid::now_v7().to_string()))
+        .collect()
 }
 
 /// An access token for `admin` that expired half an hour ago, signed with the test key.
@@ -964,11 +973,14 @@ async fn main_story(app: &TestApp, spec: &Value) -> Vec<Exchange> {
     )
     .await;
 
-    // Request-shape errors on every operation with a required body.
-    for (method, path, operation) in operations(spec) {
+    // Request-shape errors on every operation with a required body. Path parameters get UUIDs
+    // (of nothing), so that what is judged is the body, not a path segment that is not a UUID.
+    let ids = unknown_ids();
+    for (method, template, operation) in operations(spec) {
         if operation["requestBody"]["required"] != json!(true) {
             continue;
         }
+        let path = fill_path(&template, &ids);
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let token = operation.get("security").map(|_| admin_token);
         let broken = Body::Raw("application/json", r#"{"email": "a@b.test", "#.into());
@@ -1020,10 +1032,11 @@ async fn main_story(app: &TestApp, spec: &Value) -> Vec<Exchange> {
     let admin_id: Uuid = admin["user"]["id"].as_str().unwrap().parse().unwrap();
     let device_id: Uuid = admin["device_id"].as_str().unwrap().parse().unwrap();
     let expired = expired_token(admin_id, device_id);
-    for (method, path, operation) in operations(spec) {
+    for (method, template, operation) in operations(spec) {
         if operation.get("security").is_none() {
             continue;
         }
+        let path = fill_path(&template, &ids);
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let body = json!({ "email": unique_email("x"), "display_name": "X" });
         for (what, token) in [
@@ -1756,12 +1769,14 @@ async fn limits_story(app: &TestApp) -> Vec<Exchange> {
     .await;
 
     let big = json!({ "email": "a@b.test", "display_name": "x".repeat(4_096) });
+    let consents = format!("/v1/patients/{}/consents", Uuid::now_v7());
     for path in [
         "/v1/auth/login",
         "/v1/auth/refresh",
         "/v1/auth/activate",
         "/v1/clinicians",
         "/v1/patients",
+        consents.as_str(),
     ] {
         r.expect(
             413,
@@ -1839,6 +1854,382 @@ async fn expiry_story(app: &TestApp) -> Vec<Exchange> {
     r.exchanges
 }
 
+/// Consent and the access log: a patient gives, lists and withdraws consents (every refusal on
+/// the way), staff read under it, and the patient reads who did.
+async fn consent_story(app: &TestApp) -> Vec<Exchange> {
+    let admin = app.admin().await;
+    let counselor = app.counselor(&admin).await;
+    let outsider = app.counselor(&admin).await;
+    let mut patient = Phone::new(app.patient_without_consent(&counselor).await);
+    let stranger = app.patient(&counselor).await;
+    let me = patient.session.user_id;
+    let p_token = patient.session.access.clone();
+    let c_token = counselor.access.clone();
+    let mut r = Recorder::new(app);
+    patient.checkin(6, &["stress"]);
+    patient.push(app).await;
+
+    let consents = format!("/v1/patients/{me}/consents");
+    let log = format!("/v1/patients/{me}/access-log");
+    // On the care team but without consent: the patient does not exist for the counselor.
+    for (what, path) in [
+        (
+            "a counselor before consent lists",
+            format!("/v1/patients/{me}/checkins"),
+        ),
+        (
+            "a counselor before consent lists consents",
+            consents.clone(),
+        ),
+        ("a counselor before consent reads the log", log.clone()),
+    ] {
+        let (status, body) = r.get(what, &path, Some(&c_token)).await;
+        assert_eq!(status, 404, "{what}: {body}");
+    }
+    let (status, body) = r.get("no consents yet", &consents, Some(&p_token)).await;
+    assert_eq!(
+        (status, body["items"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{body}"
+    );
+
+    // Giving consent: the whole care team; one counselor by name, for a while; nulls.
+    let care_team = r
+        .expect(
+            201,
+            "the patient consents for the care team",
+            &consents,
+            Some(&p_token),
+            json!({ "grantee": "care_team", "purpose": "  treatment in the IOP " }),
+        )
+        .await;
+    assert_eq!(care_team["purpose"], "treatment in the IOP", "{care_team}");
+    assert_eq!(care_team["active"], true, "{care_team}");
+    r.expect(
+        201,
+        "the patient consents for one counselor, for a day",
+        &consents,
+        Some(&p_token),
+        json!({ "grantee": "counselor", "counselor_id": counselor.user_id,
+                "purpose": "weekly review", "expires_at": wall_ms() + 86_400_000 }),
+    )
+    .await;
+    let named = r
+        .expect(
+            201,
+            "the patient consents with explicit nulls",
+            &consents,
+            Some(&p_token),
+            json!({ "grantee": "care_team", "counselor_id": null, "purpose": "family session",
+                    "expires_at": null }),
+        )
+        .await;
+    // Refused bodies.
+    for (what, body) in [
+        (
+            "a blank purpose",
+            json!({ "grantee": "care_team", "purpose": "  " }),
+        ),
+        (
+            "a purpose over 200 characters",
+            json!({ "grantee": "care_team", "purpose": "x".repeat(201) }),
+        ),
+        (
+            "a purpose with a control character",
+            json!({ "grantee": "care_team", "purpose": "a\u{7}b" }),
+        ),
+        (
+            "an expiry in the past",
+            json!({ "grantee": "care_team", "purpose": "t", "expires_at": 1_000 }),
+        ),
+        (
+            "a named counselor without an id",
+            json!({ "grantee": "counselor", "purpose": "t" }),
+        ),
+        (
+            "a care-team consent naming a counselor",
+            json!({ "grantee": "care_team", "purpose": "t", "counselor_id": counselor.user_id }),
+        ),
+        (
+            "an admin named as the counselor",
+            json!({ "grantee": "counselor", "purpose": "t", "counselor_id": admin.user_id }),
+        ),
+        (
+            "a counselor who does not exist",
+            json!({ "grantee": "counselor", "purpose": "t", "counselor_id": Uuid::now_v7() }),
+        ),
+    ] {
+        r.expect(422, what, &consents, Some(&p_token), body).await;
+    }
+    r.expect(
+        400,
+        "an unknown grantee",
+        &consents,
+        Some(&p_token),
+        json!({ "grantee": "everyone", "purpose": "t" }),
+    )
+    .await;
+    // The purpose and expiry are judged before the caller's standing: a stranger learns nothing.
+    r.expect(
+        422,
+        "an admin's blank purpose",
+        &consents,
+        Some(&admin.access),
+        json!({ "grantee": "care_team", "purpose": "" }),
+    )
+    .await;
+
+    // Staff read under the consent; a pull that returns the patient's check-in is a read too.
+    for list in ["checkins", "exercises", "sessions"] {
+        let (status, body) = r
+            .get(
+                "the counselor lists",
+                &format!("/v1/patients/{me}/{list}"),
+                Some(&c_token),
+            )
+            .await;
+        assert_eq!(status, 200, "{list}: {body}");
+    }
+    let (status, body) = r
+        .get("the counselor pulls", "/v1/sync/pull", Some(&c_token))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Only the patient manages consents and reads the log: 403 for staff who may read the
+    // patient, 404 for everyone else.
+    let good = json!({ "grantee": "care_team", "purpose": "treatment" });
+    r.expect(
+        403,
+        "the counselor gives consent",
+        &consents,
+        Some(&c_token),
+        good.clone(),
+    )
+    .await;
+    let nobody = Uuid::now_v7();
+    for (what, token, path) in [
+        (
+            "another patient",
+            stranger.access.as_str(),
+            consents.clone(),
+        ),
+        ("an admin", admin.access.as_str(), consents.clone()),
+        (
+            "a counselor off the care team",
+            outsider.access.as_str(),
+            consents.clone(),
+        ),
+        (
+            "no such patient",
+            p_token.as_str(),
+            format!("/v1/patients/{nobody}/consents"),
+        ),
+        (
+            "an id that is not a UUID",
+            p_token.as_str(),
+            "/v1/patients/me/consents".to_string(),
+        ),
+    ] {
+        r.expect(404, what, &path, Some(token), good.clone()).await;
+        let (status, body) = r.get(what, &path, Some(token)).await;
+        assert_eq!(status, 404, "{what}: {body}");
+        let log = path.replace("/consents", "/access-log");
+        let (status, body) = r.get(what, &log, Some(token)).await;
+        assert_eq!(status, 404, "{what}: {body}");
+    }
+    let (status, body) = r
+        .get("the counselor lists consents", &consents, Some(&c_token))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = r
+        .get("the counselor reads the log", &log, Some(&c_token))
+        .await;
+    assert_eq!(status, 403, "{body}");
+
+    // The patient lists consents and reads the log, page by page.
+    let (status, list) = r
+        .get("the patient lists consents", &consents, Some(&p_token))
+        .await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["items"].as_array().unwrap().len(), 3, "{list}");
+    let (status, page) = r
+        .get("the patient reads the log", &log, Some(&p_token))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let actions: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "sync_pull",
+            "read_sessions",
+            "read_exercises",
+            "read_checkins"
+        ],
+        "{page}"
+    );
+    // Every read is logged under the oldest active consent covering the reader.
+    for entry in page["items"].as_array().unwrap() {
+        assert_eq!(entry["consent_id"], care_team["id"], "{entry}");
+        assert_eq!(entry["actor_id"], counselor.user_id.to_string(), "{entry}");
+    }
+    let (_, first) = r
+        .get(
+            "the log's first page",
+            &format!("{log}?limit=3"),
+            Some(&p_token),
+        )
+        .await;
+    let next = first["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+    let (status, last) = r
+        .get(
+            "the log's next page",
+            &format!("{log}?limit=3&cursor={next}&from=0&to=4102444800000"),
+            Some(&p_token),
+        )
+        .await;
+    assert_eq!(status, 200, "{last}");
+    assert_eq!(last["items"].as_array().unwrap().len(), 1, "{last}");
+    assert!(last["next_cursor"].is_null(), "{last}");
+    for query in [
+        "limit=0",
+        "limit=501",
+        "from=5&to=5",
+        "cursor=nope",
+        "limit=x",
+        "page=2",
+    ] {
+        let (status, body) = r
+            .get("a bad log query", &format!("{log}?{query}"), Some(&p_token))
+            .await;
+        assert_eq!(status, 422, "{query}: {body}");
+    }
+    // The query is judged before the caller's standing, as for the body above.
+    let (status, body) = r
+        .get(
+            "a stranger's bad log query",
+            &format!("{log}?limit=0"),
+            Some(&stranger.access),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    // Listing consents takes no query parameters and ignores any it is sent.
+    let (status, body) = r
+        .get(
+            "consents with a query",
+            &format!("{consents}?page=2"),
+            Some(&p_token),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Withdrawing: staff may not; a consent that is not the patient's is not found; twice is fine.
+    let revoke = |consent: &str| format!("{consents}/{consent}");
+    let care_team_id = care_team["id"].as_str().unwrap();
+    let stranger_consents = format!("/v1/patients/{}/consents", stranger.user_id);
+    let (_, theirs) = r
+        .get(
+            "another patient lists their consents",
+            &stranger_consents,
+            Some(&stranger.access),
+        )
+        .await;
+    let theirs = theirs["items"][0]["id"].as_str().unwrap().to_string();
+    for (what, token, path, status) in [
+        (
+            "the counselor withdraws",
+            c_token.as_str(),
+            revoke(care_team_id),
+            403,
+        ),
+        (
+            "another patient withdraws",
+            stranger.access.as_str(),
+            revoke(care_team_id),
+            404,
+        ),
+        (
+            "an admin withdraws",
+            admin.access.as_str(),
+            revoke(care_team_id),
+            404,
+        ),
+        (
+            "another patient's consent",
+            p_token.as_str(),
+            revoke(&theirs),
+            404,
+        ),
+        (
+            "no such consent",
+            p_token.as_str(),
+            revoke(&nobody.to_string()),
+            404,
+        ),
+        (
+            "a consent id that is not a UUID",
+            p_token.as_str(),
+            revoke("latest"),
+            404,
+        ),
+        (
+            "the patient withdraws",
+            p_token.as_str(),
+            revoke(care_team_id),
+            204,
+        ),
+        (
+            "the patient withdraws again",
+            p_token.as_str(),
+            revoke(care_team_id),
+            204,
+        ),
+        (
+            "the patient withdraws another",
+            p_token.as_str(),
+            revoke(named["id"].as_str().unwrap()),
+            204,
+        ),
+    ] {
+        let (actual, body) = r
+            .send(what, Method::DELETE, &path, Some(token), Body::Empty)
+            .await;
+        assert_eq!(actual, status, "{what}: {body}");
+    }
+    let (_, list) = r
+        .get(
+            "the patient lists consents again",
+            &consents,
+            Some(&p_token),
+        )
+        .await;
+    let active: Vec<bool> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["active"].as_bool().unwrap())
+        .collect();
+    // Newest first: the family-session consent and the care-team one are withdrawn; the one
+    // naming the counselor still holds, so the counselor still reads the patient.
+    assert_eq!(active, [false, true, false], "{list}");
+    let (status, _) = r
+        .get(
+            "the counselor under the named consent",
+            &format!("/v1/patients/{me}/checkins"),
+            Some(&c_token),
+        )
+        .await;
+    assert_eq!(status, 200);
+    r.exchanges
+}
+
 #[tokio::test]
 async fn real_responses_match_the_documented_schemas() {
     let spec = load_spec();
@@ -1846,6 +2237,7 @@ async fn real_responses_match_the_documented_schemas() {
     let app = spawn_app().await;
     exchanges.extend(main_story(&app, &spec).await);
     exchanges.extend(sync_story(&app, &spec).await);
+    exchanges.extend(consent_story(&app).await);
     drop(app);
     let app = spawn_app_with(&[
         ("TETHER_LOGIN_MAX_FAILURES", "2"),
