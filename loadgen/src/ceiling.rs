@@ -1,0 +1,187 @@
+//! The ceiling: the fastest plain insert of rows equal to the op log's, into one table with the
+//! same columns and keys (primary key on the UUIDv7 id, unique `(device_id, device_seq)`, index
+//! `(patient_id, doc_id)`; no foreign keys, nothing else), in the same database as the run.
+//! SQLite: multi-row `INSERT` in immediate transactions, with the server's pragmas.
+//! PostgreSQL: `COPY … FROM STDIN` (text format), one per transaction.
+
+use crate::client::{checkin_value, CHECKIN_FIELDS};
+use crate::Res;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use std::time::{Duration, Instant};
+use sync_core::Clock;
+use uuid::Uuid;
+
+diesel::table! {
+    load_ceiling (id) {
+        id -> Text,
+        patient_id -> Text,
+        kind -> Text,
+        doc_id -> Text,
+        field -> Text,
+        value -> Text,
+        hlc -> Text,
+        device_seq -> BigInt,
+        author_id -> Text,
+        device_id -> Text,
+        received_at -> BigInt,
+    }
+}
+
+/// A row equal to an `ops` row.
+#[derive(Insertable)]
+#[diesel(table_name = load_ceiling)]
+struct Row {
+    id: String,
+    patient_id: String,
+    kind: String,
+    doc_id: String,
+    field: String,
+    value: String,
+    hlc: String,
+    device_seq: i64,
+    author_id: String,
+    device_id: String,
+    received_at: i64,
+}
+
+const CREATE: &str = "
+DROP TABLE IF EXISTS load_ceiling;
+CREATE TABLE load_ceiling (
+    id           TEXT PRIMARY KEY NOT NULL,
+    patient_id   TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    doc_id       TEXT NOT NULL,
+    field        TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    hlc          TEXT NOT NULL,
+    device_seq   BIGINT NOT NULL,
+    author_id    TEXT NOT NULL,
+    device_id    TEXT NOT NULL,
+    received_at  BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX load_ceiling_device_seq ON load_ceiling (device_id, device_seq);
+CREATE INDEX load_ceiling_patient_doc ON load_ceiling (patient_id, doc_id);
+";
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// `count` rows of check-ins from `devices` devices of as many patients.
+fn rows(count: usize, devices: usize) -> Res<Vec<Row>> {
+    let devices: Vec<(String, String)> = (0..devices.max(1))
+        .map(|_| (Uuid::now_v7().to_string(), Uuid::now_v7().to_string()))
+        .collect();
+    let mut clock: Clock<fn() -> u64> = Clock::new(7, wall_ms as fn() -> u64, 300_000);
+    let mut out = Vec::with_capacity(count);
+    let mut seqs = vec![0_i64; devices.len()];
+    let mut doc = Uuid::now_v7().to_string();
+    for i in 0..count {
+        let d = (i / 6) % devices.len();
+        let field = CHECKIN_FIELDS[i % 6];
+        if i % 6 == 0 {
+            doc = Uuid::now_v7().to_string();
+        }
+        let (patient, device) = &devices[d];
+        seqs[d] += 1;
+        out.push(Row {
+            id: Uuid::now_v7().to_string(),
+            patient_id: patient.clone(),
+            kind: "checkin".into(),
+            doc_id: doc.clone(),
+            field: field.into(),
+            value: checkin_value(field, i as u64, wall_ms()).to_string(),
+            hlc: clock.now()?.to_string(),
+            device_seq: seqs[d],
+            author_id: patient.clone(),
+            device_id: device.clone(),
+            received_at: i64::try_from(wall_ms())?,
+        });
+    }
+    Ok(out)
+}
+
+/// Writes rows in COPY's text format (tab-separated, backslash escapes).
+fn copy_text(rows: &[Row], out: &mut dyn std::io::Write) -> Result<(), std::io::Error> {
+    fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+        if s.contains(['\\', '\t', '\n', '\r']) {
+            s.replace('\\', "\\\\")
+                .replace('\t', "\\t")
+                .replace('\n', "\\n")
+                .replace('\r', "\\r")
+                .into()
+        } else {
+            s.into()
+        }
+    }
+    for r in rows {
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            esc(&r.id),
+            esc(&r.patient_id),
+            esc(&r.kind),
+            esc(&r.doc_id),
+            esc(&r.field),
+            esc(&r.value),
+            esc(&r.hlc),
+            r.device_seq,
+            esc(&r.author_id),
+            esc(&r.device_id),
+            r.received_at
+        )?;
+    }
+    Ok(())
+}
+
+/// Inserts `count` rows, `per_tx` per transaction, into a fresh table; returns the time taken.
+pub fn measure(url: &str, postgres: bool, count: usize, per_tx: usize) -> Res<Duration> {
+    let rows = rows(count, 8)?;
+    if postgres {
+        let mut conn = PgConnection::establish(url)?;
+        conn.batch_execute(CREATE)?;
+        let started = Instant::now();
+        for chunk in rows.chunks(per_tx) {
+            conn.transaction(|c| {
+                let copy = diesel::copy_from(load_ceiling::table).from_raw_data(
+                    load_ceiling::table,
+                    |out: &mut dyn std::io::Write| {
+                        copy_text(chunk, out)
+                            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+                    },
+                );
+                diesel::prelude::ExecuteCopyFromDsl::execute(copy, c)
+            })?;
+        }
+        let elapsed = started.elapsed();
+        conn.batch_execute("DROP TABLE load_ceiling")?;
+        Ok(elapsed)
+    } else {
+        let mut conn = SqliteConnection::establish(url)?;
+        // The server's pragmas (api::db's connection customizer).
+        conn.batch_execute(
+            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+             PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+        )?;
+        conn.batch_execute(CREATE)?;
+        // One statement per transaction as far as SQLite's bind-variable limit (32766) allows.
+        let per_statement = (32_000 / 11).min(per_tx);
+        let started = Instant::now();
+        for chunk in rows.chunks(per_tx) {
+            conn.immediate_transaction(|c| {
+                for part in chunk.chunks(per_statement) {
+                    diesel::insert_into(load_ceiling::table)
+                        .values(part)
+                        .execute(c)?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })?;
+        }
+        let elapsed = started.elapsed();
+        conn.batch_execute("DROP TABLE load_ceiling")?;
+        Ok(elapsed)
+    }
+}
