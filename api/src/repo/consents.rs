@@ -45,22 +45,17 @@ pub fn revoke(
     consent: Uuid,
     now_ms: i64,
 ) -> Result<bool, ApiError> {
-    let exists: i64 = consents::table
+    let of_patient = consents::table
         .filter(consents::id.eq(consent.to_string()))
-        .filter(consents::patient_id.eq(patient.to_string()))
-        .count()
-        .get_result(conn)?;
-    if exists == 0 {
-        return Ok(false);
+        .filter(consents::patient_id.eq(patient.to_string()));
+    let revoked = diesel::update(of_patient.clone().filter(consents::revoked_at.is_null()))
+        .set(consents::revoked_at.eq(now_ms))
+        .execute(conn)?;
+    if revoked > 0 {
+        return Ok(true);
     }
-    diesel::update(
-        consents::table
-            .filter(consents::id.eq(consent.to_string()))
-            .filter(consents::revoked_at.is_null()),
-    )
-    .set(consents::revoked_at.eq(now_ms))
-    .execute(conn)?;
-    Ok(true)
+    // Already revoked (a no-op), or not this patient's consent at all.
+    Ok(of_patient.count().get_result::<i64>(conn)? > 0)
 }
 
 /// One access-log entry with the reader's name.

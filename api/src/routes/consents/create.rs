@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::repo::accounts;
 use crate::repo::consents::{self, ConsentRow};
 use crate::routes::consents::{require_owner, ConsentView};
+use crate::secret::Secret;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -35,8 +36,9 @@ pub struct CreateConsentRequest {
     /// The counselor, when `grantee` is `counselor`.
     #[serde(default)]
     pub counselor_id: Option<Uuid>,
-    /// What the records may be used for (1–200 characters), e.g. "treatment in the IOP".
-    pub purpose: String,
+    /// What the records may be used for (1–200 characters), e.g. "treatment in the IOP". The
+    /// patient's own words: redacted in any debug output.
+    pub purpose: Secret<String>,
     /// When the consent lapses by itself (ms since the epoch); absent: until revoked.
     #[serde(default)]
     pub expires_at: Option<i64>,
@@ -52,7 +54,7 @@ pub async fn create_consent(
 ) -> Result<HttpResponse, ApiError> {
     let patient = path.into_inner();
     let body = body.into_inner();
-    let purpose = body.purpose.trim().to_string();
+    let purpose = body.purpose.expose().trim().to_string();
     let chars = purpose.chars().count();
     if chars == 0 || chars > MAX_PURPOSE_CHARS || purpose.chars().any(char::is_control) {
         return Err(ApiError::validation(

@@ -8,8 +8,13 @@ use crate::repo::consents;
 use crate::routes::consents::{require_owner, ConsentView};
 use crate::state::AppState;
 use actix_web::web;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+/// The list takes no query parameters; an unknown one is a 422 like everywhere else.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
 
 /// The patient's consents.
 #[derive(Debug, Serialize)]
@@ -24,6 +29,7 @@ pub async fn list_consents(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<Uuid>,
+    _query: web::Query<NoParams>,
 ) -> Result<web::Json<ConsentList>, ApiError> {
     let patient = path.into_inner();
     let list = db::run(&state.pool, move |conn| {
