@@ -211,6 +211,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tracks (id) {
+        id -> Text,
+        clinic_id -> Text,
+        created_by -> Text,
+        name -> Text,
+        time_zone -> Text,
+        population -> Text,
+        start_date -> Text,
+        weeks -> Integer,
+        schedule -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    track_enrollments (track_id, patient_id) {
+        track_id -> Text,
+        patient_id -> Text,
+        enrolled_by -> Text,
+        enrolled_at -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> clinics (clinic_id));
 diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(refresh_tokens -> devices (device_id));
@@ -234,4 +258,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     consents,
     access_log,
+    tracks,
+    track_enrollments,
 );

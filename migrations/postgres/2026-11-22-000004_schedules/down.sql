@@ -1,0 +1,2 @@
+DROP TABLE track_enrollments;
+DROP TABLE tracks;
