@@ -170,6 +170,8 @@ pub enum ReadAction {
     Trends,
     /// The patient's row on a counselor's caseload.
     Caseload,
+    /// The IOP hours ledger (scheduled and attended hours per week).
+    IopHours,
 }
 
 impl ReadAction {
@@ -182,6 +184,7 @@ impl ReadAction {
             ReadAction::Pull => "sync_pull",
             ReadAction::Trends => "read_trends",
             ReadAction::Caseload => "read_caseload",
+            ReadAction::IopHours => "read_iop_hours",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod repo;
 pub mod routes;
+pub mod schedule;
 pub mod secret;
 pub mod settings;
 pub mod startup;

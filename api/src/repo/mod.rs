@@ -10,4 +10,5 @@ pub mod rate_limits;
 pub mod read_models;
 pub mod refresh_tokens;
 pub mod sync_store;
+pub mod tracks;
 pub mod trends;

@@ -9,6 +9,7 @@ pub mod health;
 pub mod me;
 pub mod patients;
 pub mod sync;
+pub mod tracks;
 
 use crate::error::ApiError;
 use actix_web::http::Method;
@@ -100,6 +101,18 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         e(Method::GET, "/v1/caseload", || {
             web::get().to(caseload::get::caseload)
+        }),
+        e(Method::POST, "/v1/tracks", || {
+            web::post().to(tracks::create::create_track)
+        }),
+        e(Method::GET, "/v1/tracks/{id}", || {
+            web::get().to(tracks::get::get_track)
+        }),
+        e(Method::POST, "/v1/tracks/{id}/enrollments", || {
+            web::post().to(tracks::enroll::enroll)
+        }),
+        e(Method::GET, "/v1/patients/{id}/iop-hours", || {
+            web::get().to(patients::iop_hours::iop_hours)
         }),
     ]
 }

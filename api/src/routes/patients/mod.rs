@@ -4,6 +4,7 @@ pub mod access_log;
 pub mod checkins;
 pub mod enroll;
 pub mod exercises;
+pub mod iop_hours;
 pub mod list;
 pub mod sessions;
 pub mod trends;
