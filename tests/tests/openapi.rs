@@ -2120,15 +2120,20 @@ async fn consent_story(app: &TestApp) -> Vec<Exchange> {
         )
         .await;
     assert_eq!(status, 422, "{body}");
-    // Listing consents takes no query parameters and ignores any it is sent.
-    let (status, body) = r
-        .get(
-            "consents with a query",
-            &format!("{consents}?page=2"),
-            Some(&p_token),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    // Listing consents takes no query parameters and refuses any it is sent, before looking at
+    // who asks.
+    for (what, token) in [
+        ("consents with a query", p_token.as_str()),
+        (
+            "a stranger's consents with a query",
+            stranger.access.as_str(),
+        ),
+    ] {
+        let (status, body) = r
+            .get(what, &format!("{consents}?page=2"), Some(token))
+            .await;
+        assert_eq!(status, 422, "{what}: {body}");
+    }
 
     // Withdrawing: staff may not; a consent that is not the patient's is not found; twice is fine.
     let revoke = |consent: &str| format!("{consents}/{consent}");
@@ -2230,6 +2235,412 @@ async fn consent_story(app: &TestApp) -> Vec<Exchange> {
     r.exchanges
 }
 
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+/// New York's UTC offset in winter, in minutes: the phones of the trends story live there.
+const NEW_YORK: i64 = -300;
+
+/// Writes a whole check-in on the patient's phone, felt at `at`, with extra fields.
+fn checkin_at(phone: &mut Phone, at: i64, intensity: i64, extra: &[(&str, Value)]) -> Uuid {
+    let me = phone.session.user_id;
+    let doc = Uuid::now_v7();
+    phone.write(me, DocKind::Checkin, doc, "recorded_at", json!(at));
+    phone.write(me, DocKind::Checkin, doc, "tz_offset_min", json!(NEW_YORK));
+    phone.write(me, DocKind::Checkin, doc, "intensity", json!(intensity));
+    for (field, value) in extra {
+        phone.write(me, DocKind::Checkin, doc, field, value.clone());
+    }
+    doc
+}
+
+/// Writes a coping-skill exercise with the cravings before and after.
+fn exercise_at(phone: &mut Phone, at: i64, skill: &str, before: i64, after: i64) {
+    let me = phone.session.user_id;
+    let doc = Uuid::now_v7();
+    for (field, value) in [
+        ("skill", json!(skill)),
+        ("started_at", json!(at)),
+        ("tz_offset_min", json!(NEW_YORK)),
+        ("duration_min", json!(10)),
+        ("craving_before", json!(before)),
+        ("craving_after", json!(after)),
+    ] {
+        phone.write(me, DocKind::Exercise, doc, field, value);
+    }
+}
+
+/// The counselor schedules a group session for `patient`, with its attendance once recorded.
+fn session_at(counselor: &mut Phone, patient: Uuid, at: i64, attendance: Option<&str>) {
+    let doc = Uuid::now_v7();
+    for (field, value) in [
+        ("kind", json!("group")),
+        ("title", json!("Process group")),
+        ("starts_at", json!(at)),
+        ("duration_min", json!(180)),
+        ("status", json!("scheduled")),
+    ] {
+        counselor.write(patient, DocKind::Session, doc, field, value);
+    }
+    if let Some(a) = attendance {
+        counselor.write(patient, DocKind::Session, doc, "attendance", json!(a));
+    }
+}
+
+/// Pushes a phone's outbox through the recorder; every op must land.
+async fn push_outbox(r: &mut Recorder<'_>, what: &str, phone: &mut Phone) -> Value {
+    let ops = std::mem::take(&mut phone.outbox);
+    let token = phone.session.access.clone();
+    let body = r
+        .expect(
+            200,
+            what,
+            "/v1/sync/push",
+            Some(&token),
+            json!({ "ops": ops }),
+        )
+        .await;
+    assert_eq!(body["rejected"], json!([]), "{what}: {body}");
+    body
+}
+
+/// The `kind`s of a list of flags.
+fn kinds_of(flags: &Value) -> Vec<String> {
+    flags
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Trends, risk flags, crisis resources and the caseload: patients whose data raises every kind
+/// of flag between them, a crisis check-in answered with resources, the counselor's reads and
+/// every refusal.
+async fn trends_story(app: &TestApp, spec: &Value) -> Vec<Exchange> {
+    let admin = app.admin().await;
+    let mut counselor = Phone::new(app.counselor(&admin).await);
+    let outsider = app.counselor(&admin).await;
+    let c_token = counselor.session.access.clone();
+    let mut r = Recorder::new(app);
+    let t = wall_ms();
+
+    // Pat: three weeks of check-ins with triggers and mood, exercises right after some of them,
+    // sessions with every kind of attendance, then a lapse at 9 and "I need help now".
+    let mut pat = Phone::new(app.patient(&counselor.session).await);
+    let me = pat.session.user_id;
+    for d in 4..21 {
+        let trigger = if d % 3 == 0 {
+            "triggers/lonely"
+        } else {
+            "triggers/stress"
+        };
+        checkin_at(
+            &mut pat,
+            t - d * DAY - 2 * HOUR,
+            2 + d % 3,
+            &[("mood", json!(4)), (trigger, json!(true))],
+        );
+    }
+    checkin_at(
+        &mut pat,
+        t - 3 * DAY - HOUR,
+        5,
+        &[
+            ("triggers/tired", json!(true)),
+            ("triggers/stress", json!(true)),
+        ],
+    );
+    exercise_at(&mut pat, t - 5 * DAY - HOUR, "urge_surfing", 6, 3);
+    exercise_at(&mut pat, t - 6 * DAY - HOUR, "paced_breathing", 5, 4);
+    exercise_at(&mut pat, t - 3 * DAY - HOUR / 2, "urge_surfing", 5, 2);
+    let body = push_outbox(
+        &mut r,
+        "the phone pushes three weeks of check-ins",
+        &mut pat,
+    )
+    .await;
+    assert!(body["crisis_resources"].is_null(), "{body}");
+    for (days, attendance) in [
+        (12, "attended"),
+        (10, "late"),
+        (8, "left_early"),
+        (6, "absent"),
+        (4, "excused"),
+    ] {
+        session_at(&mut counselor, me, t - days * DAY, Some(attendance));
+    }
+    session_at(&mut counselor, me, t + 2 * DAY, None);
+    push_outbox(&mut r, "the counselor records attendance", &mut counselor).await;
+
+    checkin_at(
+        &mut pat,
+        t - 20 * HOUR,
+        9,
+        &[("lapse", json!(true)), ("substance", json!("alcohol"))],
+    );
+    let body = push_outbox(&mut r, "a lapse with a craving of 9", &mut pat).await;
+    assert!(body["crisis_resources"].is_object(), "{body}");
+    checkin_at(
+        &mut pat,
+        t - HOUR,
+        4,
+        &[("crisis", json!(true)), ("mood", json!(1))],
+    );
+    let body = push_outbox(&mut r, "\"I need help now\"", &mut pat).await;
+    let phones: Vec<&str> = body["crisis_resources"]["resources"]
+        .as_array()
+        .expect("crisis resources")
+        .iter()
+        .map(|x| x["phone"].as_str().unwrap())
+        .collect();
+    assert!(phones.contains(&"988"), "{body}");
+
+    // Patients built for the other flags.
+    let mut rising = Phone::new(app.patient(&counselor.session).await);
+    for d in 4..18 {
+        checkin_at(&mut rising, t - d * DAY - HOUR, 2 + d % 2, &[]);
+    }
+    for d in 0..3 {
+        checkin_at(&mut rising, t - d * DAY - HOUR, 6, &[]);
+    }
+    push_outbox(&mut r, "a rise over the usual", &mut rising).await;
+    let mut sinking = Phone::new(app.patient(&counselor.session).await);
+    for (k, d) in (0..6).rev().enumerate() {
+        let k = k as i64;
+        checkin_at(
+            &mut sinking,
+            t - d * DAY - HOUR,
+            1 + k,
+            &[("mood", json!(5 - k * 4 / 5))],
+        );
+    }
+    push_outbox(&mut r, "craving up, mood down", &mut sinking).await;
+    let mut absent = Phone::new(app.patient(&counselor.session).await);
+    checkin_at(&mut absent, t - HOUR, 3, &[]);
+    push_outbox(&mut r, "a quiet check-in", &mut absent).await;
+    let absent_id = absent.session.user_id;
+    session_at(&mut counselor, absent_id, t - 9 * DAY, Some("attended"));
+    session_at(&mut counselor, absent_id, t - 5 * DAY, Some("absent"));
+    session_at(&mut counselor, absent_id, t - 2 * DAY, Some("absent"));
+    push_outbox(&mut r, "two sessions missed", &mut counselor).await;
+    let mut silent = Phone::new(app.patient(&counselor.session).await);
+    checkin_at(&mut silent, t - 4 * DAY, 3, &[]);
+    push_outbox(&mut r, "a check-in four days ago", &mut silent).await;
+    let mut calm = Phone::new(app.patient(&counselor.session).await);
+    checkin_at(&mut calm, t - HOUR, 2, &[]);
+    push_outbox(&mut r, "a calm check-in", &mut calm).await;
+    let never = app.patient(&counselor.session).await;
+    let hidden = app.patient_without_consent(&counselor.session).await;
+
+    // The counselor reads trends: the default window, an explicit one, each bound alone.
+    let trends = |id: Uuid| format!("/v1/patients/{id}/trends");
+    let mut kinds: BTreeSet<String> = BTreeSet::new();
+    let (status, body) = r
+        .get("the counselor reads trends", &trends(me), Some(&c_token))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["adherence"]["days"], 28, "{body}");
+    assert_eq!(body["flags"][0]["kind"], "crisis", "{body}");
+    for key in [
+        "daily",
+        "triggers",
+        "triggers_by_intensity",
+        "heatmap",
+        "skills",
+        "lapses",
+    ] {
+        assert!(!body[key].as_array().unwrap().is_empty(), "{key}: {body}");
+    }
+    assert!(body["attendance"]["rate"].is_number(), "{body}");
+    kinds.extend(kinds_of(&body["flags"]));
+    let (from, to) = (
+        body["from"].as_str().unwrap().to_string(),
+        body["to"].as_str().unwrap().to_string(),
+    );
+    for (what, query) in [
+        ("an explicit window", format!("?from={from}&to={to}")),
+        ("only from", format!("?from={from}")),
+        ("only to", format!("?to={to}")),
+        ("one day", format!("?from={to}&to={to}")),
+    ] {
+        let (status, body) = r
+            .get(what, &format!("{}{query}", trends(me)), Some(&c_token))
+            .await;
+        assert_eq!(status, 200, "{what}: {body}");
+    }
+    let (status, _) = r
+        .get(
+            "the patient reads their own trends",
+            &trends(me),
+            Some(&pat.session.access),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for id in [
+        rising.session.user_id,
+        sinking.session.user_id,
+        absent_id,
+        silent.session.user_id,
+        never.user_id,
+    ] {
+        let (status, body) = r
+            .get(
+                "the counselor reads another patient's trends",
+                &trends(id),
+                Some(&c_token),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        kinds.extend(kinds_of(&body["flags"]));
+    }
+    let (_, empty) = r
+        .get(
+            "trends of a patient who never checked in",
+            &trends(never.user_id),
+            Some(&c_token),
+        )
+        .await;
+    assert_eq!(empty["trend"]["direction"], "unknown", "{empty}");
+    assert!(empty["days_since_last_checkin"].is_null(), "{empty}");
+
+    // Refusals: strangers do not learn the patient exists; bad queries are 422.
+    let nobody = Uuid::now_v7();
+    for (what, token, path) in [
+        (
+            "a counselor off the care team",
+            outsider.access.as_str(),
+            trends(me),
+        ),
+        ("an admin", admin.access.as_str(), trends(me)),
+        (
+            "another patient",
+            rising.session.access.as_str(),
+            trends(me),
+        ),
+        ("before consent", c_token.as_str(), trends(hidden.user_id)),
+        ("no such patient", c_token.as_str(), trends(nobody)),
+        (
+            "an id that is not a UUID",
+            c_token.as_str(),
+            "/v1/patients/me/trends".into(),
+        ),
+        (
+            "a stranger's window backwards",
+            outsider.access.as_str(),
+            format!("{}?from=2026-10-05&to=2026-10-01", trends(me)),
+        ),
+    ] {
+        let (status, body) = r.get(what, &path, Some(token)).await;
+        assert_eq!(status, 404, "{what}: {body}");
+    }
+    for query in [
+        "from=2026-02-30",
+        "from=2026-1-05",
+        "to=yesterday",
+        "from=",
+        "from=2026-10-05&to=2026-10-01",
+        "from=2000-01-01&to=2026-01-01",
+        "tz=Europe/Paris",
+    ] {
+        let (status, body) = r
+            .get(
+                "a bad trends query",
+                &format!("{}?{query}", trends(me)),
+                Some(&c_token),
+            )
+            .await;
+        assert_eq!(status, 422, "{query}: {body}");
+    }
+    let (status, body) = r
+        .get(
+            "a stranger's bad date",
+            &format!("{}?from=2026-02-30", trends(me)),
+            Some(&outsider.access),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+
+    // The caseload: consented patients only, the crisis first; empty for a new counselor.
+    let (status, caseload) = r.get("the caseload", "/v1/caseload", Some(&c_token)).await;
+    assert_eq!(status, 200, "{caseload}");
+    let rows = caseload["patients"].as_array().unwrap();
+    assert_eq!(rows.len(), 7, "{caseload}");
+    assert_eq!(rows[0]["patient_id"], me.to_string(), "{caseload}");
+    assert_eq!(rows[0]["priority"], "urgent", "{caseload}");
+    assert!(rows[0]["next_session"].is_object(), "{caseload}");
+    assert!(
+        rows.iter().any(|row| row["priority"].is_null()),
+        "{caseload}"
+    );
+    for row in rows {
+        kinds.extend(kinds_of(&row["flags"]));
+    }
+    let (status, body) = r
+        .get(
+            "a caseload with a query",
+            "/v1/caseload?page=2",
+            Some(&c_token),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = r
+        .get(
+            "a new counselor's caseload",
+            "/v1/caseload",
+            Some(&outsider.access),
+        )
+        .await;
+    assert_eq!(
+        (status, body["patients"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{body}"
+    );
+    for (what, token) in [
+        ("an admin's caseload", admin.access.as_str()),
+        ("a patient's caseload", pat.session.access.as_str()),
+    ] {
+        let (status, body) = r.get(what, "/v1/caseload", Some(token)).await;
+        assert_eq!(status, 403, "{what}: {body}");
+    }
+
+    // Between them the patients raised every documented kind of flag.
+    let documented: BTreeSet<String> = spec["components"]["schemas"]["Flag"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|variant| {
+            let variant = resolve(spec, variant);
+            variant["properties"]["kind"]["enum"][0]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(kinds, documented, "flag kinds seen vs documented");
+
+    // The patient reads who looked: trends and the caseload are logged reads.
+    let (status, log) = r
+        .get(
+            "the patient reads the log",
+            &format!("/v1/patients/{me}/access-log"),
+            Some(&pat.session.access),
+        )
+        .await;
+    assert_eq!(status, 200, "{log}");
+    let actions: BTreeSet<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        BTreeSet::from(["read_trends", "read_caseload"]),
+        "{log}"
+    );
+    r.exchanges
+}
+
 #[tokio::test]
 async fn real_responses_match_the_documented_schemas() {
     let spec = load_spec();
@@ -2238,6 +2649,7 @@ async fn real_responses_match_the_documented_schemas() {
     exchanges.extend(main_story(&app, &spec).await);
     exchanges.extend(sync_story(&app, &spec).await);
     exchanges.extend(consent_story(&app).await);
+    exchanges.extend(trends_story(&app, &spec).await);
     drop(app);
     let app = spawn_app_with(&[
         ("TETHER_LOGIN_MAX_FAILURES", "2"),
