@@ -17,6 +17,7 @@ mod hygiene;
 mod migrations;
 mod openapi;
 mod phone;
+mod schedules;
 mod sync;
 mod sync_access;
 mod sync_concurrency;
