@@ -6,7 +6,7 @@ use crate::db::DbConnection;
 use crate::error::ApiError;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 /// Rows per multi-row INSERT: well under both backends' bind-parameter limits.
 const INSERT_CHUNK: usize = 500;
@@ -21,20 +21,18 @@ struct Head {
 
 /// Reserves `count` sequence numbers in `patient`'s change stream and returns the first.
 ///
-/// The `UPDATE` takes the stream's row lock and holds it until the transaction ends, so pushes
-/// for one patient are serialised and their numbers become visible in order. Unused numbers
-/// leave harmless holes (pulls read `seq > cursor`).
+/// One upsert creates the stream or advances its head; either way it takes the stream's row lock
+/// and holds it until the transaction ends, so pushes for one patient are serialised and their
+/// numbers become visible in order. Unused numbers leave harmless holes (pulls read
+/// `seq > cursor`).
 pub fn reserve_stream(conn: &mut DbConnection, patient: &str, count: i64) -> Result<i64, ApiError> {
-    diesel::sql_query(
-        "INSERT INTO patient_streams (patient_id, head) VALUES ($1, 0) ON CONFLICT (patient_id) DO NOTHING",
-    )
-    .bind::<Text, _>(patient)
-    .execute(conn)?;
     let head = diesel::sql_query(
-        "UPDATE patient_streams SET head = head + $1 WHERE patient_id = $2 RETURNING head",
+        "INSERT INTO patient_streams (patient_id, head) VALUES ($1, $2) \
+         ON CONFLICT (patient_id) DO UPDATE SET head = patient_streams.head + excluded.head \
+         RETURNING head",
     )
-    .bind::<BigInt, _>(count)
     .bind::<Text, _>(patient)
+    .bind::<BigInt, _>(count)
     .get_result::<Head>(conn)?
     .head;
     Ok(head - count + 1)
@@ -82,33 +80,25 @@ pub fn find_ops(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<OpRow>, A
     Ok(found)
 }
 
-/// `(device_seq, op id)` of the device's logged ops among `seqs`.
-pub fn find_device_seqs(
+/// Appends to the log every op whose id and `(device, device_seq)` are both new, in order, and
+/// returns the ids it stored. An op left out collides with one already logged, or with an
+/// earlier op of `rows`, on its id or on its device sequence number: the caller works out which
+/// (that is the rare path of a retried batch; the common one costs no lookup at all).
+pub fn insert_new_ops(
     conn: &mut DbConnection,
-    device: &str,
-    seqs: &[i64],
-) -> Result<Vec<(i64, String)>, ApiError> {
-    let mut found = Vec::new();
-    for chunk in seqs.chunks(IN_CHUNK) {
-        found.extend(
-            ops::table
-                .filter(ops::device_id.eq(device))
-                .filter(ops::device_seq.eq_any(chunk))
-                .select((ops::device_seq, ops::id))
-                .load::<(i64, String)>(conn)?,
-        );
-    }
-    Ok(found)
-}
-
-/// Appends ops to the log.
-pub fn insert_ops(conn: &mut DbConnection, rows: &[OpRow]) -> Result<(), ApiError> {
+    rows: &[OpRow],
+) -> Result<HashSet<String>, ApiError> {
+    let mut stored = HashSet::with_capacity(rows.len());
     for chunk in rows.chunks(INSERT_CHUNK) {
-        crate::per_backend!(&mut *conn, |c| diesel::insert_into(ops::table)
-            .values(chunk)
-            .execute(c))?;
+        let ids: Vec<String> =
+            crate::per_backend!(&mut *conn, |c| diesel::insert_into(ops::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .returning(ops::id)
+                .get_results(c))?;
+        stored.extend(ids);
     }
-    Ok(())
+    Ok(stored)
 }
 
 /// One field's merged state as stored.
@@ -126,10 +116,14 @@ pub struct FieldRow {
     pub seq: i64,
 }
 
-/// Every field of the given documents of one patient.
+/// Every field of the given documents of one patient. `kinds` are the documents' kinds: with
+/// them the lookup is a range of the primary key `(patient_id, kind, doc_id, field)` per
+/// document, whatever the patient's other documents (rows of a document id under another of
+/// these kinds may come back too; the caller keys by `(kind, doc)`).
 pub fn fields_of_docs(
     conn: &mut DbConnection,
     patient: &str,
+    kinds: &[String],
     docs: &[String],
 ) -> Result<Vec<FieldRow>, ApiError> {
     let mut found = Vec::new();
@@ -137,6 +131,7 @@ pub fn fields_of_docs(
         found.extend(
             field_state::table
                 .filter(field_state::patient_id.eq(patient))
+                .filter(field_state::kind.eq_any(kinds))
                 .filter(field_state::doc_id.eq_any(chunk))
                 .select(FieldRow::as_select())
                 .load(conn)?,
@@ -145,27 +140,36 @@ pub fn fields_of_docs(
     Ok(found)
 }
 
-/// Stores new field states.
-pub fn insert_fields(conn: &mut DbConnection, rows: &[FieldRow]) -> Result<(), ApiError> {
+/// Stores new winners: inserts fields not stored yet and replaces the winner of those that are,
+/// in one statement per chunk. PostgreSQL upserts; SQLite, whose multi-row `INSERT` diesel cannot
+/// combine with `ON CONFLICT … DO UPDATE`, replaces the row (every column is given, and the new
+/// stream numbers are fresh, so the stored row is the same).
+pub fn upsert_fields(conn: &mut DbConnection, rows: &[FieldRow]) -> Result<(), ApiError> {
+    use diesel::upsert::excluded;
     for chunk in rows.chunks(INSERT_CHUNK) {
-        crate::per_backend!(&mut *conn, |c| diesel::insert_into(field_state::table)
-            .values(chunk)
-            .execute(c))?;
+        match &mut *conn {
+            DbConnection::Pg(c) => diesel::insert_into(field_state::table)
+                .values(chunk)
+                .on_conflict((
+                    field_state::patient_id,
+                    field_state::kind,
+                    field_state::doc_id,
+                    field_state::field,
+                ))
+                .do_update()
+                .set((
+                    field_state::value.eq(excluded(field_state::value)),
+                    field_state::hlc.eq(excluded(field_state::hlc)),
+                    field_state::op_id.eq(excluded(field_state::op_id)),
+                    field_state::device_id.eq(excluded(field_state::device_id)),
+                    field_state::seq.eq(excluded(field_state::seq)),
+                ))
+                .execute(c)?,
+            DbConnection::Sqlite(c) => diesel::replace_into(field_state::table)
+                .values(chunk)
+                .execute(c)?,
+        };
     }
-    Ok(())
-}
-
-/// Replaces the winner of an existing field.
-pub fn update_field(conn: &mut DbConnection, row: &FieldRow) -> Result<(), ApiError> {
-    diesel::update(field_state::table.find((&row.patient_id, &row.kind, &row.doc_id, &row.field)))
-        .set((
-            field_state::value.eq(&row.value),
-            field_state::hlc.eq(&row.hlc),
-            field_state::op_id.eq(&row.op_id),
-            field_state::device_id.eq(&row.device_id),
-            field_state::seq.eq(row.seq),
-        ))
-        .execute(conn)?;
     Ok(())
 }
 

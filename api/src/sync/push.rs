@@ -206,20 +206,36 @@ fn push_in_tx(
         }
     }
 
-    // Duplicates and conflicts against the log.
-    let ids: Vec<String> = candidates.iter().map(|c| c.row.id.clone()).collect();
-    let logged: HashMap<String, OpRow> = sync_store::find_ops(conn, &ids)?
-        .into_iter()
-        .map(|r| (r.id.clone(), r))
+    // Append every candidate whose id and device sequence number are both new; the unique keys
+    // of the log decide, so a batch that is all new (the common case) needs no lookup. Those
+    // left out are duplicates, `op_id_conflict`s or `device_seq_reused`: only they are read.
+    let rows: Vec<OpRow> = candidates.iter().map(|c| c.row.clone()).collect();
+    let stored = sync_store::insert_new_ops(conn, &rows)?;
+    drop(rows);
+    let skipped: Vec<String> = candidates
+        .iter()
+        .filter(|c| !stored.contains(&c.row.id))
+        .map(|c| c.row.id.clone())
         .collect();
+    // Ops left out by the insert that the log already held under their id; those it did not
+    // hold were left out for their device sequence number.
+    let logged: HashMap<String, OpRow> = if skipped.is_empty() {
+        HashMap::new()
+    } else {
+        sync_store::find_ops(conn, &skipped)?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect()
+    };
     let device = caller.device_id.to_string();
-    let seqs: Vec<i64> = candidates.iter().map(|c| c.row.device_seq).collect();
-    let mut seq_owner: HashMap<i64, String> = sync_store::find_device_seqs(conn, &device, &seqs)?
-        .into_iter()
-        .collect();
 
-    let mut fresh: Vec<Candidate> = Vec::new();
+    let mut fresh: Vec<Candidate> = Vec::with_capacity(stored.len());
     for c in candidates {
+        if stored.contains(&c.row.id) {
+            judged_seqs.push(c.row.device_seq);
+            fresh.push(c);
+            continue;
+        }
         if let Some(existing) = logged.get(&c.row.id) {
             if same_op(existing, &c.row) {
                 judged_seqs.push(c.row.device_seq);
@@ -234,25 +250,14 @@ fn push_in_tx(
             }
             continue;
         }
-        match seq_owner.get(&c.row.device_seq) {
-            Some(owner) if *owner != c.row.id => {
-                rejected.push(reject_code(
-                    c.index,
-                    c.op.id,
-                    "device_seq_reused",
-                    "this device already sent a different op with this device_seq; a device's sequence never goes back (sign in again to register a new device)",
-                ));
-                continue;
-            }
-            _ => {}
-        }
-        seq_owner.insert(c.row.device_seq, c.row.id.clone());
-        judged_seqs.push(c.row.device_seq);
-        fresh.push(c);
+        rejected.push(reject_code(
+            c.index,
+            c.op.id,
+            "device_seq_reused",
+            "this device already sent a different op with this device_seq; a device's sequence never goes back (sign in again to register a new device)",
+        ));
     }
 
-    let rows: Vec<OpRow> = fresh.iter().map(|c| c.row.clone()).collect();
-    sync_store::insert_ops(conn, &rows)?;
     merge(conn, &fresh, &device, now_ms)?;
 
     let before = sync_store::load_receipt(conn, &device)?;
@@ -283,7 +288,6 @@ struct Winner {
     hlc: sync_core::Hlc,
     op: Uuid,
     device: String,
-    stored: bool,
     changed: bool,
 }
 
@@ -311,8 +315,14 @@ fn merge(
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
+        let kinds: Vec<String> = ops
+            .iter()
+            .map(|c| c.row.kind.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
         let mut state: BTreeMap<(DocKind, Uuid), BTreeMap<String, Winner>> = BTreeMap::new();
-        for row in sync_store::fields_of_docs(conn, &patient_id, &docs)? {
+        for row in sync_store::fields_of_docs(conn, &patient_id, &kinds, &docs)? {
             let kind = DocKind::parse(&row.kind)
                 .map_err(|_| ApiError::internal("corrupt kind in field_state"))?;
             let doc =
@@ -326,7 +336,6 @@ fn merge(
                     .map_err(|_| ApiError::internal("corrupt hlc in field_state"))?,
                 op: Uuid::parse_str(&row.op_id).map_err(|_| ApiError::internal("corrupt op id"))?,
                 device: row.device_id,
-                stored: true,
                 changed: false,
             };
             state
@@ -343,7 +352,6 @@ fn merge(
                 None => true,
             };
             if wins {
-                let stored = fields.get(&c.op.field).is_some_and(|w| w.stored);
                 fields.insert(
                     c.op.field.clone(),
                     Winner {
@@ -351,7 +359,6 @@ fn merge(
                         hlc: c.op.hlc,
                         op: c.op.id,
                         device: device.to_string(),
-                        stored,
                         changed: true,
                     },
                 );
@@ -359,13 +366,14 @@ fn merge(
             }
         }
 
-        let mut inserts = Vec::new();
+        let mut winners = Vec::new();
+        let mut refreshed = Vec::with_capacity(touched.len());
         for (&(kind, doc), fields) in &state {
             if !touched.contains(&(kind, doc)) {
                 continue;
             }
             for (field, w) in fields.iter().filter(|(_, w)| w.changed) {
-                let row = FieldRow {
+                winners.push(FieldRow {
                     patient_id: patient_id.clone(),
                     kind: kind.as_str().to_string(),
                     doc_id: doc.to_string(),
@@ -375,21 +383,17 @@ fn merge(
                     op_id: w.op.to_string(),
                     device_id: w.device.clone(),
                     seq: next_seq,
-                };
+                });
                 next_seq += 1;
-                if w.stored {
-                    sync_store::update_field(conn, &row)?;
-                } else {
-                    inserts.push(row);
-                }
             }
             let all: Vec<(String, Value)> = fields
                 .iter()
                 .map(|(f, w)| (f.clone(), w.value.clone()))
                 .collect();
-            read_model::refresh(conn, DocKey { patient, kind, doc }, &all, now_ms)?;
+            refreshed.push((DocKey { patient, kind, doc }, all));
         }
-        sync_store::insert_fields(conn, &inserts)?;
+        sync_store::upsert_fields(conn, &winners)?;
+        read_model::refresh_many(conn, &refreshed, now_ms)?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use crate::db::schema::{checkins, exercises, sessions};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use diesel::prelude::*;
+use diesel::upsert::excluded;
 use serde_json::Value;
 use sync_core::{view::is_deleted, CheckIn, DocKey, DocKind, Exercise, Session, View};
 
@@ -178,42 +179,109 @@ pub fn refresh(
     fields: &[(String, Value)],
     now_ms: i64,
 ) -> Result<(), ApiError> {
-    let (patient, doc) = (key.patient.to_string(), key.doc.to_string());
-    match key.kind {
-        DocKind::Checkin => {
-            let row = checkin_row(key, fields, now_ms);
-            let updated = diesel::update(checkins::table.find((&patient, &doc)))
-                .set(&row)
-                .execute(conn)?;
-            if updated == 0 {
-                diesel::insert_into(checkins::table)
-                    .values(&row)
-                    .execute(conn)?;
-            }
+    refresh_many(conn, &[(key, fields.to_vec())], now_ms)
+}
+
+/// Rows per multi-row upsert: well under both backends' bind-parameter limits (17 columns).
+const UPSERT_CHUNK: usize = 500;
+
+/// Rewrites the read-model rows of many documents, each from its complete merged field list:
+/// one multi-row statement per kind (and chunk) instead of statements per document. PostgreSQL
+/// upserts; SQLite, whose multi-row `INSERT` diesel cannot combine with `ON CONFLICT … DO
+/// UPDATE`, replaces the row (every column is given, so the stored row is the same).
+pub fn refresh_many(
+    conn: &mut DbConnection,
+    docs: &[(DocKey, Vec<(String, Value)>)],
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let mut checkin_rows = Vec::new();
+    let mut exercise_rows = Vec::new();
+    let mut session_rows = Vec::new();
+    for (key, fields) in docs {
+        match key.kind {
+            DocKind::Checkin => checkin_rows.push(checkin_row(*key, fields, now_ms)),
+            DocKind::Exercise => exercise_rows.push(exercise_row(*key, fields, now_ms)),
+            DocKind::Session => session_rows.push(session_row(*key, fields, now_ms)),
+            DocKind::Plan => {}
         }
-        DocKind::Exercise => {
-            let row = exercise_row(key, fields, now_ms);
-            let updated = diesel::update(exercises::table.find((&patient, &doc)))
-                .set(&row)
-                .execute(conn)?;
-            if updated == 0 {
-                diesel::insert_into(exercises::table)
-                    .values(&row)
-                    .execute(conn)?;
-            }
-        }
-        DocKind::Session => {
-            let row = session_row(key, fields, now_ms);
-            let updated = diesel::update(sessions::table.find((&patient, &doc)))
-                .set(&row)
-                .execute(conn)?;
-            if updated == 0 {
-                diesel::insert_into(sessions::table)
-                    .values(&row)
-                    .execute(conn)?;
-            }
-        }
-        DocKind::Plan => {}
+    }
+    for chunk in checkin_rows.chunks(UPSERT_CHUNK) {
+        use checkins::*;
+        match &mut *conn {
+            DbConnection::Sqlite(c) => diesel::replace_into(table).values(chunk).execute(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(table)
+                .values(chunk)
+                .on_conflict((patient_id, doc_id))
+                .do_update()
+                .set((
+                    deleted.eq(excluded(deleted)),
+                    recorded_at.eq(excluded(recorded_at)),
+                    tz_offset_min.eq(excluded(tz_offset_min)),
+                    local_day.eq(excluded(local_day)),
+                    local_hour.eq(excluded(local_hour)),
+                    local_weekday.eq(excluded(local_weekday)),
+                    intensity.eq(excluded(intensity)),
+                    mood.eq(excluded(mood)),
+                    lapse.eq(excluded(lapse)),
+                    substance.eq(excluded(substance)),
+                    context.eq(excluded(context)),
+                    crisis.eq(excluded(crisis)),
+                    note.eq(excluded(note)),
+                    triggers.eq(excluded(triggers)),
+                    updated_at.eq(excluded(updated_at)),
+                ))
+                .execute(c)?,
+        };
+    }
+    for chunk in exercise_rows.chunks(UPSERT_CHUNK) {
+        use exercises::*;
+        match &mut *conn {
+            DbConnection::Sqlite(c) => diesel::replace_into(table).values(chunk).execute(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(table)
+                .values(chunk)
+                .on_conflict((patient_id, doc_id))
+                .do_update()
+                .set((
+                    deleted.eq(excluded(deleted)),
+                    skill.eq(excluded(skill)),
+                    started_at.eq(excluded(started_at)),
+                    tz_offset_min.eq(excluded(tz_offset_min)),
+                    local_day.eq(excluded(local_day)),
+                    local_hour.eq(excluded(local_hour)),
+                    duration_min.eq(excluded(duration_min)),
+                    craving_before.eq(excluded(craving_before)),
+                    craving_after.eq(excluded(craving_after)),
+                    helpfulness.eq(excluded(helpfulness)),
+                    note.eq(excluded(note)),
+                    updated_at.eq(excluded(updated_at)),
+                ))
+                .execute(c)?,
+        };
+    }
+    for chunk in session_rows.chunks(UPSERT_CHUNK) {
+        use sessions::*;
+        match &mut *conn {
+            DbConnection::Sqlite(c) => diesel::replace_into(table).values(chunk).execute(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(table)
+                .values(chunk)
+                .on_conflict((patient_id, doc_id))
+                .do_update()
+                .set((
+                    deleted.eq(excluded(deleted)),
+                    kind.eq(excluded(kind)),
+                    title.eq(excluded(title)),
+                    starts_at.eq(excluded(starts_at)),
+                    duration_min.eq(excluded(duration_min)),
+                    location.eq(excluded(location)),
+                    telehealth_url.eq(excluded(telehealth_url)),
+                    status.eq(excluded(status)),
+                    rsvp.eq(excluded(rsvp)),
+                    rsvp_note.eq(excluded(rsvp_note)),
+                    attendance.eq(excluded(attendance)),
+                    updated_at.eq(excluded(updated_at)),
+                ))
+                .execute(c)?,
+        };
     }
     Ok(())
 }
