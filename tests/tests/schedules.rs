@@ -261,7 +261,7 @@ async fn the_patients_phone_receives_the_sessions_and_can_rsvp() {
         .unwrap()
         .parse()
         .unwrap();
-    let key = docs.iter().find(|k| k.doc == first).unwrap().clone();
+    let key = *docs.iter().find(|k| k.doc == first).unwrap();
     assert_eq!(
         phone.replica.get(&key, "starts_at"),
         Some(&enrolled["sessions"][0]["starts_at"])

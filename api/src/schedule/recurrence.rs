@@ -514,6 +514,7 @@ pub fn local_weeks(tz: &TimeZone, from: Date, to: Date) -> Result<Vec<LocalWeek>
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail by panicking")]
 mod tests {
     use super::*;
 
