@@ -1770,6 +1770,7 @@ async fn limits_story(app: &TestApp) -> Vec<Exchange> {
 
     let big = json!({ "email": "a@b.test", "display_name": "x".repeat(4_096) });
     let consents = format!("/v1/patients/{}/consents", Uuid::now_v7());
+    let enrollments = format!("/v1/tracks/{}/enrollments", Uuid::now_v7());
     for path in [
         "/v1/auth/login",
         "/v1/auth/refresh",
@@ -1777,6 +1778,8 @@ async fn limits_story(app: &TestApp) -> Vec<Exchange> {
         "/v1/clinicians",
         "/v1/patients",
         consents.as_str(),
+        "/v1/tracks",
+        enrollments.as_str(),
     ] {
         r.expect(
             413,
@@ -2641,6 +2644,324 @@ async fn trends_story(app: &TestApp, spec: &Value) -> Vec<Exchange> {
     r.exchanges
 }
 
+/// Schedules: a track defined (every refusal on the way), a patient enrolled twice, an
+/// attendance recorded on a generated session, and the IOP hours ledger read by everyone who
+/// may and may not.
+async fn schedule_story(app: &TestApp) -> Vec<Exchange> {
+    let admin = app.admin().await;
+    let mut counselor = Phone::new(app.counselor(&admin).await);
+    let outsider = app.counselor(&admin).await;
+    let patient = app.patient(&counselor.session).await;
+    let off_track = app.patient(&outsider).await;
+    let hidden = app.patient_without_consent(&counselor.session).await;
+    let c_token = counselor.session.access.clone();
+    let me = patient.user_id;
+    let mut r = Recorder::new(app);
+
+    let good = json!({
+        "name": "  Evening IOP ", "time_zone": "America/New_York", "population": "adult",
+        "start_date": "2026-03-02", "weeks": 4,
+        "schedule": [
+            { "from_week": 1, "days": ["fri", "mon", "wed"], "start_time": "18:00",
+              "duration_min": 180, "kind": "group" },
+            { "from_week": 1, "days": ["sat"], "start_time": "10:00", "duration_min": 60,
+              "kind": "individual", "title": "Check-in with your counselor" },
+            { "from_week": 3, "days": ["tue", "thu"], "start_time": "18:00",
+              "duration_min": 180, "kind": "group", "title": null },
+        ]
+    });
+    let track = r
+        .expect(
+            201,
+            "the counselor defines a track",
+            "/v1/tracks",
+            Some(&c_token),
+            good.clone(),
+        )
+        .await;
+    assert_eq!(track["name"], "Evening IOP", "{track}");
+    assert_eq!(track["end_date"], "2026-03-29", "{track}");
+    assert_eq!(track["sessions_per_patient"], 12, "{track}");
+    let track_id = track["id"].as_str().unwrap().to_string();
+    let with = |pointer: &str, value: Value| {
+        let mut body = good.clone();
+        *body.pointer_mut(pointer).unwrap() = value;
+        body
+    };
+    let duplicate = json!({ "from_week": 1, "days": ["mon"], "start_time": "18:00",
+                            "duration_min": 60, "kind": "family" });
+    let mut twice = good.clone();
+    twice["schedule"].as_array_mut().unwrap().push(duplicate);
+    for (what, body) in [
+        ("a blank name", with("/name", json!(" "))),
+        (
+            "a zone that is not IANA",
+            with("/time_zone", json!("Mars/Olympus_Mons")),
+        ),
+        (
+            "an unknown population",
+            with("/population", json!("senior")),
+        ),
+        (
+            "a date that does not exist",
+            with("/start_date", json!("2026-02-30")),
+        ),
+        ("53 weeks", with("/weeks", json!(53))),
+        ("no slot", with("/schedule", json!([]))),
+        (
+            "a slot after the last week",
+            with("/schedule/2/from_week", json!(5)),
+        ),
+        (
+            "a day that is not one",
+            with("/schedule/0/days", json!(["moon"])),
+        ),
+        (
+            "a time past midnight",
+            with("/schedule/0/start_time", json!("24:00")),
+        ),
+        ("four minutes", with("/schedule/0/duration_min", json!(4))),
+        ("an unknown kind", with("/schedule/0/kind", json!("yoga"))),
+        ("an empty title", with("/schedule/1/title", json!(""))),
+        ("two slots at once", twice),
+    ] {
+        r.expect(422, what, "/v1/tracks", Some(&c_token), body)
+            .await;
+    }
+    for (what, token) in [
+        ("an admin defines a track", admin.access.as_str()),
+        ("a patient defines a track", patient.access.as_str()),
+    ] {
+        r.expect(403, what, "/v1/tracks", Some(token), good.clone())
+            .await;
+    }
+
+    // Reading the track.
+    let path = format!("/v1/tracks/{track_id}");
+    for (what, token) in [
+        ("the counselor reads the track", c_token.as_str()),
+        ("another counselor reads it", outsider.access.as_str()),
+        ("an admin reads it", admin.access.as_str()),
+    ] {
+        let (status, body) = r.get(what, &path, Some(token)).await;
+        assert_eq!(status, 200, "{what}: {body}");
+    }
+    let (status, _) = r
+        .get("a patient reads the track", &path, Some(&patient.access))
+        .await;
+    assert_eq!(status, 403);
+    for (what, path) in [
+        ("no such track", format!("/v1/tracks/{}", Uuid::now_v7())),
+        (
+            "a track id that is not a UUID",
+            "/v1/tracks/evening".to_string(),
+        ),
+    ] {
+        let (status, body) = r.get(what, &path, Some(&c_token)).await;
+        assert_eq!(status, 404, "{what}: {body}");
+    }
+
+    // Enrolling: new, then again; every refusal.
+    let enroll = format!("/v1/tracks/{track_id}/enrollments");
+    let body = json!({ "patient_id": me });
+    let first = r
+        .expect(
+            201,
+            "the counselor enrolls the patient",
+            &enroll,
+            Some(&c_token),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(first["sessions_created"], 12, "{first}");
+    let again = r
+        .expect(
+            200,
+            "the same enrollment again",
+            &enroll,
+            Some(&c_token),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(
+        (&again["sessions_created"], &again["sessions_existing"]),
+        (&json!(0), &json!(12)),
+        "{again}"
+    );
+    for (what, token, path, body, status) in [
+        (
+            "an admin enrolls",
+            admin.access.as_str(),
+            enroll.clone(),
+            body.clone(),
+            403,
+        ),
+        (
+            "a patient enrolls",
+            patient.access.as_str(),
+            enroll.clone(),
+            body.clone(),
+            403,
+        ),
+        (
+            "a counselor off the care team",
+            outsider.access.as_str(),
+            enroll.clone(),
+            body.clone(),
+            404,
+        ),
+        (
+            "a patient before consent",
+            c_token.as_str(),
+            enroll.clone(),
+            json!({ "patient_id": hidden.user_id }),
+            404,
+        ),
+        (
+            "no such patient",
+            c_token.as_str(),
+            enroll.clone(),
+            json!({ "patient_id": Uuid::now_v7() }),
+            404,
+        ),
+        (
+            "no such track",
+            c_token.as_str(),
+            format!("/v1/tracks/{}/enrollments", Uuid::now_v7()),
+            body.clone(),
+            404,
+        ),
+        (
+            "a track id that is not a UUID",
+            c_token.as_str(),
+            "/v1/tracks/evening/enrollments".to_string(),
+            body.clone(),
+            404,
+        ),
+    ] {
+        r.expect(status, what, &path, Some(token), body).await;
+    }
+
+    // The counselor records attendance on the first generated session.
+    let session: Uuid = first["sessions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    counselor.write(
+        me,
+        DocKind::Session,
+        session,
+        "attendance",
+        json!("attended"),
+    );
+    push_outbox(&mut r, "the counselor records attendance", &mut counselor).await;
+
+    // The ledger.
+    let hours = |id: Uuid| format!("/v1/patients/{id}/iop-hours");
+    let (status, ledger) = r
+        .get(
+            "the counselor reads the IOP hours",
+            &hours(me),
+            Some(&c_token),
+        )
+        .await;
+    assert_eq!(status, 200, "{ledger}");
+    assert_eq!(ledger["weeks"].as_array().unwrap().len(), 4, "{ledger}");
+    assert_eq!(ledger["weeks"][0]["scheduled_minutes"], 600, "{ledger}");
+    assert_eq!(ledger["weeks"][0]["attended_minutes"], 180, "{ledger}");
+    for (what, token, query) in [
+        (
+            "a window",
+            c_token.as_str(),
+            "?from=2026-03-10&to=2026-03-20",
+        ),
+        ("only from", c_token.as_str(), "?from=2026-03-16"),
+        ("the patient reads their own", patient.access.as_str(), ""),
+    ] {
+        let (status, body) = r
+            .get(what, &format!("{}{query}", hours(me)), Some(token))
+            .await;
+        assert_eq!(status, 200, "{what}: {body}");
+    }
+    let (status, body) = r
+        .get(
+            "a patient on no track",
+            &hours(off_track.user_id),
+            Some(&outsider.access),
+        )
+        .await;
+    assert_eq!((status, &body["track_id"]), (200, &Value::Null), "{body}");
+    for (what, token, path) in [
+        (
+            "a counselor off the care team",
+            outsider.access.as_str(),
+            hours(me),
+        ),
+        ("an admin", admin.access.as_str(), hours(me)),
+        ("another patient", off_track.access.as_str(), hours(me)),
+        ("before consent", c_token.as_str(), hours(hidden.user_id)),
+        ("no such patient", c_token.as_str(), hours(Uuid::now_v7())),
+        (
+            "an id that is not a UUID",
+            c_token.as_str(),
+            "/v1/patients/me/iop-hours".into(),
+        ),
+        (
+            "a stranger's backwards range",
+            outsider.access.as_str(),
+            format!("{}?from=2026-03-20&to=2026-03-10", hours(me)),
+        ),
+    ] {
+        let (status, body) = r.get(what, &path, Some(token)).await;
+        assert_eq!(status, 404, "{what}: {body}");
+    }
+    for query in [
+        "from=2026-02-30",
+        "to=March",
+        "from=1899-12-31",
+        "from=2026-03-20&to=2026-03-10",
+        "tz=America/New_York",
+        "from=2020-01-01&to=2026-03-01",
+    ] {
+        let (status, body) = r
+            .get(
+                "a bad ledger query",
+                &format!("{}?{query}", hours(me)),
+                Some(&c_token),
+            )
+            .await;
+        assert_eq!(status, 422, "{query}: {body}");
+    }
+    let (status, body) = r
+        .get(
+            "a stranger's bad date",
+            &format!("{}?from=2026-02-30", hours(me)),
+            Some(&outsider.access),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+
+    // Reading the hours is a logged read.
+    let (status, log) = r
+        .get(
+            "the patient reads the log",
+            &format!("/v1/patients/{me}/access-log"),
+            Some(&patient.access),
+        )
+        .await;
+    assert_eq!(status, 200, "{log}");
+    assert!(
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "read_iop_hours"),
+        "{log}"
+    );
+    r.exchanges
+}
+
 #[tokio::test]
 async fn real_responses_match_the_documented_schemas() {
     let spec = load_spec();
@@ -2650,6 +2971,7 @@ async fn real_responses_match_the_documented_schemas() {
     exchanges.extend(sync_story(&app, &spec).await);
     exchanges.extend(consent_story(&app).await);
     exchanges.extend(trends_story(&app, &spec).await);
+    exchanges.extend(schedule_story(&app).await);
     drop(app);
     let app = spawn_app_with(&[
         ("TETHER_LOGIN_MAX_FAILURES", "2"),
