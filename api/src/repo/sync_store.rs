@@ -89,14 +89,32 @@ pub fn insert_new_ops(
     rows: &[OpRow],
 ) -> Result<HashSet<String>, ApiError> {
     let mut stored = HashSet::with_capacity(rows.len());
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        let ids: Vec<String> =
-            crate::per_backend!(&mut *conn, |c| diesel::insert_into(ops::table)
-                .values(chunk)
-                .on_conflict_do_nothing()
-                .returning(ops::id)
-                .get_results(c))?;
-        stored.extend(ids);
+    match conn {
+        DbConnection::Pg(c) => {
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                let ids: Vec<String> = diesel::insert_into(ops::table)
+                    .values(chunk)
+                    .on_conflict_do_nothing()
+                    .returning(ops::id)
+                    .get_results(c)?;
+                stored.extend(ids);
+            }
+        }
+        // diesel runs a SQLite "batch" insert as one statement per row anyway, and with
+        // RETURNING it expects every row back: a row skipped by DO NOTHING would fail the whole
+        // batch as NotFound. One prepared statement per row, counting what it inserted, is the
+        // same work without that trap.
+        DbConnection::Sqlite(c) => {
+            for row in rows {
+                let inserted = diesel::insert_into(ops::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+                if inserted == 1 {
+                    stored.insert(row.id.clone());
+                }
+            }
+        }
     }
     Ok(stored)
 }

@@ -185,6 +185,8 @@ fn push_in_tx(
                     if same_op(&first.row, &row) {
                         duplicates.push(op.id);
                     } else {
+                        // Refused for good: its sequence number must not hold the receipt back.
+                        judged_seqs.push(row.device_seq);
                         rejected.push(reject_code(
                             index,
                             op.id,
@@ -241,6 +243,8 @@ fn push_in_tx(
                 judged_seqs.push(c.row.device_seq);
                 duplicates.push(c.op.id);
             } else {
+                // Refused for good: its sequence number must not hold the receipt back.
+                judged_seqs.push(c.row.device_seq);
                 rejected.push(reject_code(
                     c.index,
                     c.op.id,
