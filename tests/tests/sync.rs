@@ -126,11 +126,16 @@ async fn a_reused_op_id_with_different_content_is_rejected_never_overwritten() {
     assert_eq!(body["rejected"][0]["code"], "op_id_conflict", "{body}");
     // A reused id carrying a new sequence number is refused for good: it must not leave a gap
     // that the phone would be asked to fill forever.
-    let mut renumbered = c.phone.make_op(patient, DocKind::Checkin, doc, "mood", json!(2));
+    let mut renumbered = c
+        .phone
+        .make_op(patient, DocKind::Checkin, doc, "mood", json!(2));
     renumbered.id = op.id;
     let body = c.phone.push_ops(&c.app, &[renumbered.clone()]).await;
     assert_eq!(body["rejected"][0]["code"], "op_id_conflict", "{body}");
-    assert_eq!(body["receipt"]["high_water"], renumbered.device_seq, "{body}");
+    assert_eq!(
+        body["receipt"]["high_water"], renumbered.device_seq,
+        "{body}"
+    );
     assert_eq!(body["receipt"]["gaps"], json!([]));
     c.tablet.pull_all(&c.app, 100).await;
     assert_eq!(

@@ -315,6 +315,14 @@ pub fn validate(input: &TrackInput) -> Result<TrackSpec, ApiError> {
         )
     })?;
     let start_date = parse_date(&input.start_date, "start_date")?;
+    // Every generated session must be one sync-core accepts (start times 2000–2100), or
+    // enrollment would fail after the track was accepted.
+    if !(2000..=2098).contains(&start_date.year()) {
+        return Err(invalid(
+            "invalid_date",
+            "start_date must fall between the years 2000 and 2098",
+        ));
+    }
     if !WEEKS.contains(&input.weeks) {
         return Err(invalid(
             "invalid_weeks",
@@ -637,6 +645,13 @@ mod tests {
         let mut t = ok();
         t.start_date = "2026-02-30".into();
         assert_eq!(code(&t), "invalid_date");
+        let mut t = ok();
+        t.start_date = "1999-12-27".into();
+        assert_eq!(
+            code(&t),
+            "invalid_date",
+            "sessions before 2000 could never be written"
+        );
         let mut t = ok();
         t.weeks = 53;
         assert_eq!(code(&t), "invalid_weeks");

@@ -25,7 +25,8 @@ pub struct AccessEntry {
     pub actor_name: String,
     /// Their role.
     pub actor_role: String,
-    /// What they read: read_checkins, read_exercises, read_sessions, sync_pull.
+    /// What they read (`access::ReadAction`): read_checkins, read_exercises, read_sessions,
+    /// sync_pull, read_trends, read_caseload, read_iop_hours.
     pub action: String,
     /// The consent that allowed it.
     pub consent_id: String,
