@@ -282,6 +282,47 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
         println!("  window {label:<18} p50 {p50:7.2} ms   p95 {p95:7.2} ms   max {max:7.2} ms   ({iterations} runs)");
     }
+    // Where the time goes, query by query, for the default window.
+    {
+        use api::repo::trends as q;
+        let (from, to) = (today - 27, today);
+        let mut time =
+            |label: &str,
+             f: &mut dyn FnMut(&mut DbConnection) -> Result<usize, api::error::ApiError>|
+             -> Result<(), Box<dyn Error>> {
+                let started = Instant::now();
+                let rows = f(&mut conn).map_err(|e| e.to_string())?;
+                println!(
+                    "    {label:<22} {:8.2} ms  ({rows} rows)",
+                    started.elapsed().as_secs_f64() * 1_000.0
+                );
+                Ok(())
+            };
+        println!("  breakdown (default window, one run each):");
+        time("daily", &mut |c| Ok(q::daily(c, &id, from, to)?.len()))?;
+        time("days_with_checkin", &mut |c| {
+            Ok(q::days_with_checkin(c, &id, from, to)? as usize)
+        })?;
+        time("heatmap", &mut |c| Ok(q::heatmap(c, &id, from, to)?.len()))?;
+        time(
+            "triggers",
+            &mut |c| Ok(q::triggers(c, &id, from, to)?.len()),
+        )?;
+        time("skills", &mut |c| Ok(q::skills(c, &id, from, to)?.len()))?;
+        time("skills_by_trigger", &mut |c| {
+            Ok(q::skills_by_trigger(c, &id, from, to, 3 * 3_600_000)?.len())
+        })?;
+        time("lapses", &mut |c| Ok(q::lapses(c, &id, from, to)?.len()))?;
+        time("recent_checkins", &mut |c| {
+            Ok(q::recent_checkins(c, &id, now - 7 * DAY_MS, now - 7 * DAY_MS)?.len())
+        })?;
+        time("last_checkin", &mut |c| {
+            Ok(q::last_checkin(c, &id)?.map_or(0, |_| 1))
+        })?;
+        time("latest_attendance", &mut |c| {
+            Ok(q::latest_attendance(c, &id, now, 2)?.len())
+        })?;
+    }
     println!(
         "target: trends under 50 ms on SQLite (default window p95): {}",
         if default_p95 < 50.0 { "met" } else { "NOT met" }

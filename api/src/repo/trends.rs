@@ -146,14 +146,15 @@ pub fn triggers(
     to: i64,
 ) -> Result<Vec<TriggerStat>, ApiError> {
     Ok(diesel::sql_query(
+        // CROSS JOIN fixes the join order on SQLite (the window's check-ins first, then each
+        // one's trigger registers by primary key); PostgreSQL plans it as an inner join.
         "SELECT SUBSTR(fs.field, 10) AS tag, COUNT(*) AS count, \
                 CAST(AVG(CAST(c.intensity AS DOUBLE PRECISION)) AS DOUBLE PRECISION) AS mean_intensity, \
                 CAST(MAX(c.intensity) AS BIGINT) AS max_intensity \
-         FROM field_state fs \
-         JOIN checkins c ON c.patient_id = fs.patient_id AND c.doc_id = fs.doc_id \
-         WHERE fs.patient_id = $1 AND c.local_day >= $2 AND c.local_day <= $3 \
-           AND fs.kind = 'checkin' AND fs.field LIKE 'triggers/%' AND fs.value = 'true' \
-           AND c.deleted = FALSE \
+         FROM checkins c CROSS JOIN field_state fs \
+         WHERE c.patient_id = $1 AND c.local_day >= $2 AND c.local_day <= $3 AND c.deleted = FALSE \
+           AND fs.patient_id = c.patient_id AND fs.kind = 'checkin' AND fs.doc_id = c.doc_id \
+           AND fs.field LIKE 'triggers/%' AND fs.value = 'true' \
          GROUP BY fs.field ORDER BY count DESC, tag",
     )
     .bind::<Text, _>(patient)
@@ -231,15 +232,15 @@ pub fn skills_by_trigger(
          FROM ( \
            SELECT DISTINCT e.doc_id AS exercise, SUBSTR(fs.field, 10) AS tag, e.skill AS skill, \
                   e.craving_before - e.craving_after AS drop_points \
-           FROM exercises e \
-           JOIN checkins c ON c.patient_id = e.patient_id \
-           JOIN field_state fs ON fs.patient_id = c.patient_id AND fs.doc_id = c.doc_id \
+           FROM exercises e CROSS JOIN checkins c CROSS JOIN field_state fs \
            WHERE e.patient_id = $1 AND e.local_day >= $2 AND e.local_day <= $3 \
-             AND c.recorded_at >= e.started_at - $4 AND c.recorded_at <= e.started_at \
              AND e.deleted = FALSE AND e.skill IS NOT NULL \
              AND e.craving_before IS NOT NULL AND e.craving_after IS NOT NULL \
+             AND c.patient_id = e.patient_id \
+             AND c.recorded_at >= e.started_at - $4 AND c.recorded_at <= e.started_at \
              AND c.deleted = FALSE \
-             AND fs.kind = 'checkin' AND fs.field LIKE 'triggers/%' AND fs.value = 'true' \
+             AND fs.patient_id = c.patient_id AND fs.kind = 'checkin' AND fs.doc_id = c.doc_id \
+             AND fs.field LIKE 'triggers/%' AND fs.value = 'true' \
          ) pairs \
          GROUP BY tag, skill ORDER BY tag, mean_drop DESC, count DESC, skill",
     )

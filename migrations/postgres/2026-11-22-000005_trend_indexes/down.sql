@@ -1,0 +1,2 @@
+DROP INDEX exercises_patient_day;
+DROP INDEX checkins_patient_day;
