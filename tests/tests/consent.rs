@@ -9,12 +9,14 @@ use serde_json::{json, Value};
 use sync_core::DocKind;
 use uuid::Uuid;
 
-const LISTS: [&str; 3] = ["checkins", "exercises", "sessions"];
+/// Every per-patient staff read: the three read models, trends and the IOP hours ledger.
+const LISTS: [&str; 5] = ["checkins", "exercises", "sessions", "trends", "iop-hours"];
 
 /// What a counselor can do with a patient's records right now, through every staff path.
 #[derive(Debug, PartialEq, Eq)]
 struct Reach {
     lists: Vec<StatusCode>,
+    on_caseload: bool,
     pulled: usize,
     push_code: Option<String>,
 }
@@ -30,6 +32,17 @@ async fn reach(app: &TestApp, counselor: &mut Phone, patient: Uuid) -> Reach {
             .await;
         lists.push(r.status());
     }
+    let (status, caseload) = status_and_json(
+        app.get("/v1/caseload", Some(&counselor.session.access))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let on_caseload = caseload["patients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|row| row["patient_id"] == patient.to_string());
     // A fresh cursor every time: what would a new device of this counselor get?
     counselor.cursor = None;
     let pulled = counselor.pull_all(app, 100).await;
@@ -44,6 +57,7 @@ async fn reach(app: &TestApp, counselor: &mut Phone, patient: Uuid) -> Reach {
     let push_code = body["rejected"][0]["code"].as_str().map(str::to_string);
     Reach {
         lists,
+        on_caseload,
         pulled,
         push_code,
     }
@@ -51,7 +65,8 @@ async fn reach(app: &TestApp, counselor: &mut Phone, patient: Uuid) -> Reach {
 
 fn allowed(pulled: usize) -> Reach {
     Reach {
-        lists: vec![StatusCode::OK; 3],
+        lists: vec![StatusCode::OK; LISTS.len()],
+        on_caseload: true,
         pulled,
         push_code: None,
     }
@@ -59,7 +74,8 @@ fn allowed(pulled: usize) -> Reach {
 
 fn refused() -> Reach {
     Reach {
-        lists: vec![StatusCode::NOT_FOUND; 3],
+        lists: vec![StatusCode::NOT_FOUND; LISTS.len()],
+        on_caseload: false,
         pulled: 0,
         push_code: Some("not_your_patient".into()),
     }
@@ -201,6 +217,7 @@ async fn every_staff_read_is_in_the_patients_access_log_and_only_the_patient_rea
         )
         .await;
     }
+    app.get("/v1/caseload", Some(&counselor.access)).await;
     let mut team = Phone::new(counselor.clone());
     team.pull_all(&app, 100).await;
     // A pull that returns nothing of the patient is not a read of their records.
@@ -224,6 +241,9 @@ async fn every_staff_read_is_in_the_patients_access_log_and_only_the_patient_rea
         actions,
         vec![
             "sync_pull",
+            "read_caseload",
+            "read_iop_hours",
+            "read_trends",
             "read_sessions",
             "read_exercises",
             "read_checkins"
