@@ -9,7 +9,6 @@ use crate::db::schema::{checkins, exercises, sessions};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 use serde_json::Value;
 use sync_core::{view::is_deleted, CheckIn, DocKey, DocKind, Exercise, Session, View};
 
@@ -171,24 +170,48 @@ fn session_row(key: DocKey, fields: &[(String, Value)], now_ms: i64) -> SessionR
     }
 }
 
-/// Rewrites the read-model row of one document from its complete merged field list. Plans have
-/// no read model yet: they are read through pulls.
-pub fn refresh(
-    conn: &mut DbConnection,
-    key: DocKey,
-    fields: &[(String, Value)],
-    now_ms: i64,
-) -> Result<(), ApiError> {
-    refresh_many(conn, &[(key, fields.to_vec())], now_ms)
+/// Rows per multi-row insert: well under both backends' bind-parameter limits (17 columns).
+const REWRITE_CHUNK: usize = 500;
+
+/// `(patient, doc ids)` of a chunk of read-model rows, so old rows are deleted per patient and
+/// never across patients.
+fn docs_by_patient<'a>(
+    keys: impl Iterator<Item = (&'a String, &'a String)>,
+) -> Vec<(&'a String, Vec<&'a String>)> {
+    let mut grouped: Vec<(&String, Vec<&String>)> = Vec::new();
+    for (patient, doc) in keys {
+        match grouped.iter_mut().find(|(p, _)| *p == patient) {
+            Some((_, docs)) => docs.push(doc),
+            None => grouped.push((patient, vec![doc])),
+        }
+    }
+    grouped
 }
 
-/// Rows per multi-row upsert: well under both backends' bind-parameter limits (17 columns).
-const UPSERT_CHUNK: usize = 500;
+/// Replaces the read-model rows of one table: delete the documents' old rows, insert the new
+/// ones (every column is given, so this is an upsert without per-backend `ON CONFLICT` clauses).
+macro_rules! rewrite_rows {
+    ($conn:expr, $table:ident, $rows:expr) => {
+        for chunk in $rows.chunks(REWRITE_CHUNK) {
+            for (patient, docs) in docs_by_patient(chunk.iter().map(|r| (&r.patient_id, &r.doc_id)))
+            {
+                diesel::delete(
+                    $table::table
+                        .filter($table::patient_id.eq(patient))
+                        .filter($table::doc_id.eq_any(docs)),
+                )
+                .execute(&mut *$conn)?;
+            }
+            crate::per_backend!(&mut *$conn, |c| diesel::insert_into($table::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+    };
+}
 
 /// Rewrites the read-model rows of many documents, each from its complete merged field list:
-/// one multi-row statement per kind (and chunk) instead of statements per document. PostgreSQL
-/// upserts; SQLite, whose multi-row `INSERT` diesel cannot combine with `ON CONFLICT … DO
-/// UPDATE`, replaces the row (every column is given, so the stored row is the same).
+/// a few multi-row statements per kind (and chunk) instead of statements per document. Plans
+/// have no read model yet: they are read through pulls.
 pub fn refresh_many(
     conn: &mut DbConnection,
     docs: &[(DocKey, Vec<(String, Value)>)],
@@ -205,84 +228,9 @@ pub fn refresh_many(
             DocKind::Plan => {}
         }
     }
-    for chunk in checkin_rows.chunks(UPSERT_CHUNK) {
-        use checkins::*;
-        match &mut *conn {
-            DbConnection::Sqlite(c) => diesel::replace_into(table).values(chunk).execute(c)?,
-            DbConnection::Pg(c) => diesel::insert_into(table)
-                .values(chunk)
-                .on_conflict((patient_id, doc_id))
-                .do_update()
-                .set((
-                    deleted.eq(excluded(deleted)),
-                    recorded_at.eq(excluded(recorded_at)),
-                    tz_offset_min.eq(excluded(tz_offset_min)),
-                    local_day.eq(excluded(local_day)),
-                    local_hour.eq(excluded(local_hour)),
-                    local_weekday.eq(excluded(local_weekday)),
-                    intensity.eq(excluded(intensity)),
-                    mood.eq(excluded(mood)),
-                    lapse.eq(excluded(lapse)),
-                    substance.eq(excluded(substance)),
-                    context.eq(excluded(context)),
-                    crisis.eq(excluded(crisis)),
-                    note.eq(excluded(note)),
-                    triggers.eq(excluded(triggers)),
-                    updated_at.eq(excluded(updated_at)),
-                ))
-                .execute(c)?,
-        };
-    }
-    for chunk in exercise_rows.chunks(UPSERT_CHUNK) {
-        use exercises::*;
-        match &mut *conn {
-            DbConnection::Sqlite(c) => diesel::replace_into(table).values(chunk).execute(c)?,
-            DbConnection::Pg(c) => diesel::insert_into(table)
-                .values(chunk)
-                .on_conflict((patient_id, doc_id))
-                .do_update()
-                .set((
-                    deleted.eq(excluded(deleted)),
-                    skill.eq(excluded(skill)),
-                    started_at.eq(excluded(started_at)),
-                    tz_offset_min.eq(excluded(tz_offset_min)),
-                    local_day.eq(excluded(local_day)),
-                    local_hour.eq(excluded(local_hour)),
-                    duration_min.eq(excluded(duration_min)),
-                    craving_before.eq(excluded(craving_before)),
-                    craving_after.eq(excluded(craving_after)),
-                    helpfulness.eq(excluded(helpfulness)),
-                    note.eq(excluded(note)),
-                    updated_at.eq(excluded(updated_at)),
-                ))
-                .execute(c)?,
-        };
-    }
-    for chunk in session_rows.chunks(UPSERT_CHUNK) {
-        use sessions::*;
-        match &mut *conn {
-            DbConnection::Sqlite(c) => diesel::replace_into(table).values(chunk).execute(c)?,
-            DbConnection::Pg(c) => diesel::insert_into(table)
-                .values(chunk)
-                .on_conflict((patient_id, doc_id))
-                .do_update()
-                .set((
-                    deleted.eq(excluded(deleted)),
-                    kind.eq(excluded(kind)),
-                    title.eq(excluded(title)),
-                    starts_at.eq(excluded(starts_at)),
-                    duration_min.eq(excluded(duration_min)),
-                    location.eq(excluded(location)),
-                    telehealth_url.eq(excluded(telehealth_url)),
-                    status.eq(excluded(status)),
-                    rsvp.eq(excluded(rsvp)),
-                    rsvp_note.eq(excluded(rsvp_note)),
-                    attendance.eq(excluded(attendance)),
-                    updated_at.eq(excluded(updated_at)),
-                ))
-                .execute(c)?,
-        };
-    }
+    rewrite_rows!(conn, checkins, checkin_rows);
+    rewrite_rows!(conn, exercises, exercise_rows);
+    rewrite_rows!(conn, sessions, session_rows);
     Ok(())
 }
 
