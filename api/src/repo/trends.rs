@@ -340,6 +340,8 @@ pub struct LastCheckin {
     pub day: i64,
     /// The UTC offset the phone recorded with it (minutes).
     pub tz_offset_min: i64,
+    /// Its craving intensity.
+    pub intensity: Option<i64>,
 }
 
 /// The latest check-in.
@@ -347,23 +349,26 @@ pub fn last_checkin(
     conn: &mut DbConnection,
     patient: &str,
 ) -> Result<Option<LastCheckin>, ApiError> {
-    let row: Option<(Option<i64>, Option<i32>, Option<i32>)> = checkins::table
+    type Row = (Option<i64>, Option<i32>, Option<i32>, Option<i32>);
+    let row: Option<Row> = checkins::table
         .filter(checkins::patient_id.eq(patient))
         .filter(checkins::deleted.eq(false))
         .filter(checkins::recorded_at.is_not_null())
-        .order(checkins::recorded_at.desc())
+        .order((checkins::recorded_at.desc(), checkins::doc_id.desc()))
         .select((
             checkins::recorded_at,
             checkins::local_day,
             checkins::tz_offset_min,
+            checkins::intensity,
         ))
         .first(conn)
         .optional()?;
-    Ok(row.and_then(|(at, day, tz)| {
+    Ok(row.and_then(|(at, day, tz, intensity)| {
         Some(LastCheckin {
             at: at?,
             day: i64::from(day?),
             tz_offset_min: i64::from(tz.unwrap_or(0)),
+            intensity: intensity.map(i64::from),
         })
     }))
 }

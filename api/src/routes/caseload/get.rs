@@ -5,7 +5,7 @@ use crate::access::{self, ReadAction};
 use crate::auth::AuthUser;
 use crate::clock::now_ms;
 use crate::db;
-use crate::db::schema::{checkins, sessions, users};
+use crate::db::schema::{sessions, users};
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::repo::trends as q;
@@ -46,7 +46,7 @@ pub struct CaseloadRow {
     /// When the latest check-in was felt (ms).
     pub last_checkin_at: Option<i64>,
     /// Its intensity.
-    pub last_intensity: Option<i32>,
+    pub last_intensity: Option<i64>,
     /// Mean intensity over the last 7 local days.
     pub mean_7d: Option<f64>,
     /// Check-ins over the last 7 local days.
@@ -83,17 +83,6 @@ fn row(
     let n: i64 = week.iter().map(|d| d.count).sum();
     let mean_7d =
         (n > 0).then(|| week.iter().map(|d| d.mean * d.count as f64).sum::<f64>() / n as f64);
-    let last_intensity = match last {
-        Some(l) => checkins::table
-            .filter(checkins::patient_id.eq(&id))
-            .filter(checkins::deleted.eq(false))
-            .filter(checkins::recorded_at.eq(l.at))
-            .select(checkins::intensity)
-            .first::<Option<i32>>(conn)
-            .optional()?
-            .flatten(),
-        None => None,
-    };
     let next_session = sessions::table
         .filter(sessions::patient_id.eq(&id))
         .filter(sessions::deleted.eq(false))
@@ -128,7 +117,7 @@ fn row(
         priority: flags.first().map(|f| f.severity),
         flags,
         last_checkin_at: last.map(|l| l.at),
-        last_intensity,
+        last_intensity: last.and_then(|l| l.intensity),
         mean_7d,
         checkins_7d: n,
         days_since_last_checkin: last.map(|l| today - l.day),
