@@ -106,6 +106,9 @@ where
     .map_err(ApiError::internal)?
 }
 
+/// The queue of this process's SQLite write transactions (see [`write_tx`]).
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `f` in a write transaction. On SQLite the transaction is `BEGIN IMMEDIATE`, taking the
 /// write lock up front: a deferred transaction that reads and then writes can fail with
 /// `SQLITE_BUSY` when another writer got there first, and `busy_timeout` cannot save it. The
@@ -120,6 +123,13 @@ where
     let DbConnection::Sqlite(sqlite) = conn else {
         return conn.transaction(f);
     };
+    // SQLite admits one writer at a time. Writers of this process queue here, in order, instead
+    // of polling the database lock in `busy_timeout`'s growing sleeps (which left pushes waiting
+    // up to 100 ms after the lock was free). Correctness still rests on SQLite's own lock, which
+    // other processes sharing the file respect as before.
+    let _writer = SQLITE_WRITER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     let result = f(conn);
     let DbConnection::Sqlite(sqlite) = conn else {
