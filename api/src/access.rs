@@ -9,10 +9,11 @@
 
 use crate::auth::AuthUser;
 use crate::clock::now_ms;
-use crate::db::schema::{access_log, care_team, consents};
+use crate::db::schema::{access_log, consents};
 use crate::db::DbConnection;
 use crate::domain::Role;
 use crate::error::ApiError;
+use crate::repo::care_team;
 use diesel::prelude::*;
 use std::collections::HashMap;
 use sync_core::Relation;
@@ -94,17 +95,11 @@ pub fn standing(
         Role::Patient if caller.user_id == patient => Ok(Standing::Owner),
         Role::Patient | Role::Admin => Ok(Standing::Stranger),
         Role::Counselor => {
-            let patient_id = patient.to_string();
-            let assigned: i64 = care_team::table
-                .filter(care_team::counselor_id.eq(caller.user_id.to_string()))
-                .filter(care_team::patient_id.eq(&patient_id))
-                .count()
-                .get_result(conn)?;
-            if assigned == 0 {
+            if !care_team::is_assigned(conn, caller.user_id, patient)? {
                 return Ok(Standing::Stranger);
             }
             Ok(
-                active_consents(conn, &[patient_id], caller.user_id, now_ms)?
+                active_consents(conn, &[patient.to_string()], caller.user_id, now_ms)?
                     .into_values()
                     .next()
                     .map_or(Standing::Stranger, |consent| Standing::CareTeam { consent }),
@@ -123,10 +118,7 @@ pub fn readable_patients(
         Role::Patient => Ok(vec![(caller.user_id, Standing::Owner)]),
         Role::Admin => Ok(Vec::new()),
         Role::Counselor => {
-            let team: Vec<String> = care_team::table
-                .filter(care_team::counselor_id.eq(caller.user_id.to_string()))
-                .select(care_team::patient_id)
-                .load(conn)?;
+            let team = care_team::patients_of(conn, caller.user_id)?;
             let consented = active_consents(conn, &team, caller.user_id, now_ms)?;
             let mut readable = consented
                 .into_iter()

@@ -39,3 +39,11 @@ pub fn is_assigned(
         .get_result(conn)?;
     Ok(count > 0)
 }
+
+/// The patients on a counselor's care team (ids as stored).
+pub fn patients_of(conn: &mut DbConnection, counselor: Uuid) -> Result<Vec<String>, ApiError> {
+    Ok(care_team::table
+        .filter(care_team::counselor_id.eq(counselor.to_string()))
+        .select(care_team::patient_id)
+        .load(conn)?)
+}

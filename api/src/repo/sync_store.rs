@@ -38,17 +38,6 @@ pub fn reserve_stream(conn: &mut DbConnection, patient: &str, count: i64) -> Res
     Ok(head - count + 1)
 }
 
-/// The last sequence number handed out in `patient`'s stream (0 when none).
-pub fn stream_head(conn: &mut DbConnection, patient: &str) -> Result<i64, ApiError> {
-    use crate::db::schema::patient_streams;
-    Ok(patient_streams::table
-        .find(patient)
-        .select(patient_streams::head)
-        .first::<i64>(conn)
-        .optional()?
-        .unwrap_or(0))
-}
-
 /// An op as the log holds it.
 #[derive(Debug, Clone, PartialEq, Insertable, Queryable, Selectable)]
 #[diesel(table_name = ops)]
