@@ -10,13 +10,14 @@
 use crate::access::{self, ReadAction};
 use crate::auth::AuthUser;
 use crate::clock::now_ms;
-use crate::db;
+use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::repo::tracks;
 use crate::routes::tracks::spec_of;
 use crate::schedule::recurrence::{self, add_days, parse_date, Population};
 use crate::state::AppState;
 use actix_web::web;
+use jiff::civil::Date;
 use jiff::tz::{Offset, TimeZone};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -109,80 +110,93 @@ pub async fn iop_hours(
     let ledger = db::run(&state.pool, move |conn| {
         let standing = access::require_read(conn, &caller, patient)?;
         access::record_read(conn, &caller, patient, standing, ReadAction::IopHours)?;
-        let patient_id = patient.to_string();
-        let track = tracks::current_track_of(conn, &patient_id)?;
-        let (tz, tz_name, population, default_range) = match &track {
-            Some(row) => {
-                let spec = spec_of(row)?;
-                let range = (spec.start_date, spec.end_date()?);
-                (
-                    spec.time_zone.clone(),
-                    spec.time_zone_name.clone(),
-                    spec.population,
-                    Some(range),
-                )
-            }
-            None => {
-                let minutes = tracks::latest_tz_offset(conn, &patient_id)?.unwrap_or(0);
-                let offset =
-                    Offset::from_seconds(minutes.saturating_mul(60)).map_err(ApiError::internal)?;
-                (
-                    TimeZone::fixed(offset),
-                    offset.to_string(),
-                    Population::Adult,
-                    None,
-                )
-            }
-        };
-        let today = Timestamp::from_millisecond(now_ms())
-            .map_err(ApiError::internal)?
-            .to_zoned(tz.clone())
-            .date();
-        let (default_from, default_to) = match default_range {
-            Some(range) => range,
-            None => (add_days(today, -27)?, today),
-        };
-        let from = from.unwrap_or(default_from);
-        let to = to.unwrap_or(default_to);
-        if from > to {
-            return Err(ApiError::validation(
-                "invalid_query",
-                "from must not be after to",
-            ));
-        }
-        let weeks = recurrence::local_weeks(&tz, from, to)?;
-        if weeks.len() > MAX_WEEKS {
-            return Err(ApiError::validation(
-                "range_too_long",
-                format!("a ledger covers at most {MAX_WEEKS} weeks"),
-            ));
-        }
-        let minimum = population.minimum_minutes_per_week();
-        let mut out = Vec::with_capacity(weeks.len());
-        for week in weeks {
-            let (scheduled, attended) =
-                tracks::minutes_in(conn, &patient_id, week.start_ms, week.end_ms)?;
-            out.push(LedgerWeek {
-                week_start: week.monday.to_string(),
-                week_end: week.sunday.to_string(),
-                scheduled_minutes: scheduled,
-                attended_minutes: attended,
-                scheduled_hours: hours(scheduled),
-                attended_hours: hours(attended),
-                meets_minimum_scheduled: scheduled >= minimum,
-                meets_minimum_attended: attended >= minimum,
-            });
-        }
-        Ok(Ledger {
-            patient_id: patient,
-            track_id: track.map(|t| t.id),
-            population: population.as_str().to_string(),
-            level_of_care: LEVEL_OF_CARE,
-            minimum_hours_per_week: hours(minimum),
-            time_zone: tz_name,
-            weeks: out,
-        })
+        ledger(conn, patient, from, to, now_ms())
     })
     .await?;
     Ok(web::Json(ledger))
+}
+
+/// The ledger of `patient` for the weeks of local dates `from` to `to` (defaults as for the
+/// endpoint). Asks nobody's permission: callers check [`access::require_read`] and log the
+/// read first (the endpoint above, the dashboard's patient page).
+pub fn ledger(
+    conn: &mut DbConnection,
+    patient: Uuid,
+    from: Option<Date>,
+    to: Option<Date>,
+    now_ms: i64,
+) -> Result<Ledger, ApiError> {
+    let patient_id = patient.to_string();
+    let track = tracks::current_track_of(conn, &patient_id)?;
+    let (tz, tz_name, population, default_range) = match &track {
+        Some(row) => {
+            let spec = spec_of(row)?;
+            let range = (spec.start_date, spec.end_date()?);
+            (
+                spec.time_zone.clone(),
+                spec.time_zone_name.clone(),
+                spec.population,
+                Some(range),
+            )
+        }
+        None => {
+            let minutes = tracks::latest_tz_offset(conn, &patient_id)?.unwrap_or(0);
+            let offset =
+                Offset::from_seconds(minutes.saturating_mul(60)).map_err(ApiError::internal)?;
+            (
+                TimeZone::fixed(offset),
+                offset.to_string(),
+                Population::Adult,
+                None,
+            )
+        }
+    };
+    let today = Timestamp::from_millisecond(now_ms)
+        .map_err(ApiError::internal)?
+        .to_zoned(tz.clone())
+        .date();
+    let (default_from, default_to) = match default_range {
+        Some(range) => range,
+        None => (add_days(today, -27)?, today),
+    };
+    let from = from.unwrap_or(default_from);
+    let to = to.unwrap_or(default_to);
+    if from > to {
+        return Err(ApiError::validation(
+            "invalid_query",
+            "from must not be after to",
+        ));
+    }
+    let weeks = recurrence::local_weeks(&tz, from, to)?;
+    if weeks.len() > MAX_WEEKS {
+        return Err(ApiError::validation(
+            "range_too_long",
+            format!("a ledger covers at most {MAX_WEEKS} weeks"),
+        ));
+    }
+    let minimum = population.minimum_minutes_per_week();
+    let mut out = Vec::with_capacity(weeks.len());
+    for week in weeks {
+        let (scheduled, attended) =
+            tracks::minutes_in(conn, &patient_id, week.start_ms, week.end_ms)?;
+        out.push(LedgerWeek {
+            week_start: week.monday.to_string(),
+            week_end: week.sunday.to_string(),
+            scheduled_minutes: scheduled,
+            attended_minutes: attended,
+            scheduled_hours: hours(scheduled),
+            attended_hours: hours(attended),
+            meets_minimum_scheduled: scheduled >= minimum,
+            meets_minimum_attended: attended >= minimum,
+        });
+    }
+    Ok(Ledger {
+        patient_id: patient,
+        track_id: track.map(|t| t.id),
+        population: population.as_str().to_string(),
+        level_of_care: LEVEL_OF_CARE,
+        minimum_hours_per_week: hours(minimum),
+        time_zone: tz_name,
+        weeks: out,
+    })
 }
