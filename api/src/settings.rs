@@ -29,6 +29,7 @@
 //! | `TETHER_FLAG_NO_CHECKIN_DAYS` | | `3` | days without a check-in before it is flagged |
 //! | `TETHER_FLAG_MISSED_SESSIONS` | | `2` | consecutive missed sessions before it is flagged |
 //! | `TETHER_FLAG_BASELINE_Z` | | `2.0` | z-score of the last 3 days' cravings over the patient's own baseline that is flagged |
+//! | `TETHER_DASHBOARD_IDLE_MINUTES` | | `15` | the counselor dashboard signs a browser out after this many minutes without a request (HIPAA automatic logoff); fractions allowed |
 //! | `TETHER_SHUTDOWN_SECS` | | `30` | how long in-flight requests may run after SIGTERM |
 //! | `TETHER_LOG` | | `info` | log filter (tracing `EnvFilter` syntax) |
 //! | `TETHER_LOG_FORMAT` | | `json` | `json` or `pretty` |
@@ -146,6 +147,13 @@ pub struct LogSettings {
     pub json: bool,
 }
 
+/// The counselor dashboard.
+#[derive(Debug, Clone)]
+pub struct DashboardSettings {
+    /// A browser session with no request for this long is ended (automatic logoff).
+    pub idle_timeout: Duration,
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -163,6 +171,8 @@ pub struct Settings {
     pub sync: SyncSettings,
     /// Trend and risk-flag thresholds.
     pub trends: crate::trends::TrendSettings,
+    /// The counselor dashboard.
+    pub dashboard: DashboardSettings,
     /// Grace period for in-flight requests on shutdown.
     pub shutdown_timeout: Duration,
     /// Development mode (ephemeral key allowed).
@@ -348,6 +358,22 @@ impl Settings {
                 };
                 t
             },
+            dashboard: DashboardSettings {
+                idle_timeout: match get("TETHER_DASHBOARD_IDLE_MINUTES") {
+                    None => Duration::from_secs(15 * 60),
+                    Some(v) => v
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|m| m.is_finite() && *m > 0.0 && *m <= 24.0 * 60.0)
+                        .map(|m| Duration::from_secs_f64(m * 60.0))
+                        .ok_or_else(|| SettingsError::Invalid {
+                            name: "TETHER_DASHBOARD_IDLE_MINUTES".into(),
+                            reason: format!(
+                                "expected a number of minutes above 0 and at most 1440, got {v:?}"
+                            ),
+                        })?,
+                },
+            },
             shutdown_timeout: Duration::from_secs(number("TETHER_SHUTDOWN_SECS", 30)?),
             dev_mode,
             log: LogSettings {
@@ -425,5 +451,25 @@ mod tests {
         let err = Settings::from_map(&env(&[("TETHER_DB_POOL_SIZE", "many")]), &["--dev".into()])
             .unwrap_err();
         assert!(err.to_string().contains("TETHER_DB_POOL_SIZE"));
+    }
+
+    #[test]
+    fn the_dashboard_idle_logoff_defaults_to_fifteen_minutes_and_takes_fractions() {
+        let s = Settings::from_map(&env(&[]), &["--dev".into()]).unwrap();
+        assert_eq!(s.dashboard.idle_timeout, Duration::from_secs(900));
+        let s = Settings::from_map(
+            &env(&[("TETHER_DASHBOARD_IDLE_MINUTES", "0.05")]),
+            &["--dev".into()],
+        )
+        .unwrap();
+        assert_eq!(s.dashboard.idle_timeout, Duration::from_secs(3));
+        for bad in ["0", "-1", "soon", "inf"] {
+            let err = Settings::from_map(
+                &env(&[("TETHER_DASHBOARD_IDLE_MINUTES", bad)]),
+                &["--dev".into()],
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("TETHER_DASHBOARD_IDLE_MINUTES"));
+        }
     }
 }

@@ -104,6 +104,8 @@ fn serve(listener: TcpListener, pool: DbPool, settings: Settings) -> std::io::Re
             )
             .app_data(web::PathConfig::default().error_handler(|err, _| ApiError::from(err).into()))
             .configure(|cfg| routes::configure(cfg, max_push))
+            // HTML pages for counselors; not part of the JSON API (nor of `routes::endpoints`).
+            .configure(crate::dashboard::configure)
             .default_service(web::to(routes::not_found))
             .wrap(ErrorHandlers::new().default_handler(crate::error::json_error_fallback))
             // Nothing this server answers may be cached: tokens, one-time codes, patient records.

@@ -235,6 +235,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    dashboard_sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        device_id -> Text,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(users -> clinics (clinic_id));
 diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(refresh_tokens -> devices (device_id));
@@ -242,6 +253,7 @@ diesel::joinable!(enrollment_codes -> users (patient_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     clinics,
+    dashboard_sessions,
     users,
     devices,
     refresh_tokens,

@@ -150,15 +150,25 @@ pub async fn caseload(
     caller.require(&[Role::Counselor])?;
     let settings = state.settings.trends.clone();
     let caseload = db::run(&state.pool, move |conn| {
-        let now = now_ms();
-        let mut patients = Vec::new();
-        for (patient, standing) in access::readable_patients(conn, &caller)? {
-            access::record_read(conn, &caller, patient, standing, ReadAction::Caseload)?;
-            patients.push(row(conn, patient, now, &settings)?);
-        }
-        patients.sort_by(urgency_order);
-        Ok(Caseload { patients })
+        build(conn, &caller, now_ms(), &settings)
     })
     .await?;
     Ok(web::Json(caseload))
+}
+
+/// The caseload of `caller`, most urgent first; every row is an access-logged read. Shared by
+/// this endpoint and the dashboard's caseload page, so both show exactly the same patients.
+pub fn build(
+    conn: &mut db::DbConnection,
+    caller: &AuthUser,
+    now: i64,
+    settings: &crate::trends::TrendSettings,
+) -> Result<Caseload, ApiError> {
+    let mut patients = Vec::new();
+    for (patient, standing) in access::readable_patients(conn, caller)? {
+        access::record_read(conn, caller, patient, standing, ReadAction::Caseload)?;
+        patients.push(row(conn, patient, now, settings)?);
+    }
+    patients.sort_by(urgency_order);
+    Ok(Caseload { patients })
 }

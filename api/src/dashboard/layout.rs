@@ -1,0 +1,86 @@
+//! What every page shares: the base template's data, rendering, redirects, the stylesheet and
+//! the security headers of every dashboard answer.
+
+use crate::dashboard::error::PageError;
+use crate::dashboard::ROOT;
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::HttpResponse;
+use askama::Template;
+
+/// The content type of every page.
+pub const HTML: &str = "text/html; charset=utf-8";
+
+/// What `base.html` needs: the page title, who is signed in, the CSRF token for the sign-out
+/// form (and any other form), and the idle time after which the page leaves itself.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The page title (no patient text: titles show in window lists and history).
+    pub title: String,
+    /// The signed-in counselor's name; `None` on the sign-in and error pages.
+    pub counselor: Option<String>,
+    /// The session's CSRF token, for every form on the page.
+    pub csrf: String,
+    /// Seconds after which the page reloads itself, so a screen left open does not keep
+    /// patient records on display past the idle logoff (the reload finds the session ended and
+    /// lands on the sign-in page). 0: no reload.
+    pub refresh_secs: u64,
+    /// Which navigation item is current (`caseload`, …), for `aria-current`.
+    pub nav: &'static str,
+}
+
+impl Layout {
+    /// The layout of a page seen without a session.
+    pub fn anonymous(title: &str) -> Self {
+        Self {
+            title: title.to_string(),
+            counselor: None,
+            csrf: String::new(),
+            refresh_secs: 0,
+            nav: "",
+        }
+    }
+}
+
+/// Renders a page with status 200.
+pub fn render(page: &impl Template) -> Result<HttpResponse, PageError> {
+    let html = page
+        .render()
+        .map_err(|e| PageError::Api(crate::error::ApiError::internal(format!("template: {e}"))))?;
+    Ok(HttpResponse::Ok().content_type(HTML).body(html))
+}
+
+/// A 303 See Other to `location` (after a form post, so a reload does not post again).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// The stylesheet: one file, served from the binary; no build step.
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .body(include_str!("../../templates/dashboard/dashboard.css"))
+}
+
+/// Headers on every dashboard answer: a content security policy that allows only this
+/// server's own stylesheet and scripts (inline SVG is markup, not a resource), no framing
+/// (clickjacking), no referrer (URLs carry ids only, but they are still nobody's business), no
+/// MIME sniffing. `Cache-Control: no-store` comes from the app-wide middleware.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self' 'unsafe-inline'; script-src 'self'; \
+             img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+}
+
+/// A dashboard path, for templates and redirects.
+pub fn path(rest: &str) -> String {
+    format!("{ROOT}{rest}")
+}
