@@ -1,4 +1,4 @@
-//! The `tether-api` command line: `serve` (the default), `migrate`, and `admin create`.
+//! The `tether-api` command line: `serve` (the default), `migrate`, `admin create` and `demo`.
 
 use crate::auth::password;
 use crate::clock::now_ms;
@@ -22,6 +22,13 @@ USAGE:
   tether-api admin create --email EMAIL --name NAME --clinic CLINIC
       Create a clinic admin (and the clinic if it is new). The password is read from the first
       line of standard input, so it never appears in the process list or shell history.
+  tether-api demo [--database-url URL] [--days 90] [--patients 6] [--seed 1] [--password-stdin] [--json]
+      Create a demo clinic: a counselor and 5-8 consenting patients (plus one who has not
+      consented) with DAYS of synthetic check-ins, exercises, sessions and attendance, written
+      through the sync push path. Prints the counselor's sign-in email and a password it
+      generates, shared by every demo account; with --password-stdin the password is read from
+      the first line of standard input instead and not printed. --json prints a JSON summary.
+      Refuses a database that already holds the demo clinic.
 
 Configuration comes from the environment; see the README's table. DATABASE_URL defaults to
 ./tether.db (SQLite). Outside --dev, TETHER_JWT_SECRET (at least 32 bytes) is required.";
@@ -39,6 +46,7 @@ pub fn main() -> ExitCode {
             Some("create") => create_admin(&args[2..]),
             _ => Err(format!("unknown admin command\n\n{USAGE}")),
         },
+        Some("demo") => crate::demo::run(&args[1..]),
         Some("serve") => serve(&args[1..]),
         Some(flag) if flag.starts_with("--") => serve(&args),
         None => serve(&[]),
