@@ -1,0 +1,238 @@
+// The counselor dashboard in a real headless browser: Debian's chromium driven by playwright-core
+// (which never downloads a browser of its own) against the real `tether-api` binary, on a
+// temporary SQLite database filled by `tether-api demo`. Every page visited is saved as a
+// screenshot in target/screenshots/.
+//
+//   cd tests/browser && npm ci && npm test
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
+import { runDemo, screenshotPath, serverBinary, startServer, tempDatabase } from './server.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const PASSWORD = 'browser test password';
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const PRIORITY_RANK = { urgent: 3, high: 2, medium: 1, none: 0, '': 0 };
+
+/** A browser with a fresh profile (`--user-data-dir` in a new temporary folder). */
+async function launch() {
+  const profile = mkdtempSync(path.join(tmpdir(), 'tether-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true, // playwright passes --headless
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    page,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The HTTP API, as a phone or a script calls it. */
+async function api(base, method, route, { token, body } = {}) {
+  const response = await fetch(`${base}${route}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+async function login(base, email, deviceName) {
+  const r = await api(base, 'POST', '/v1/auth/login', {
+    body: { email, password: PASSWORD, device_name: deviceName },
+  });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.access_token;
+}
+
+/** Every field state a device receives when it pulls from scratch. */
+async function pullAll(base, token) {
+  const changes = [];
+  let cursor = '';
+  for (;;) {
+    const query = `limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const r = await api(base, 'GET', `/v1/sync/pull?${query}`, { token });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    changes.push(...r.body.changes);
+    if (!r.body.has_more) return changes;
+    cursor = r.body.cursor;
+  }
+}
+
+async function signIn(page, base, email) {
+  await page.goto(`${base}/dashboard/sign-in`);
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', PASSWORD);
+  await Promise.all([page.waitForLoadState('load'), page.click('button[type="submit"]')]);
+}
+
+describe('the counselor dashboard', () => {
+  let bin;
+  let db;
+  let demo;
+  let server;
+  let browser;
+  let page;
+  let counselorToken;
+
+  before(async () => {
+    bin = serverBinary();
+    db = tempDatabase();
+    demo = runDemo(bin, db.url, PASSWORD);
+    server = await startServer(bin, db.url, db.dir, 'server');
+    browser = await launch();
+    page = browser.page;
+    counselorToken = await login(server.url, demo.counselor_email, 'browser test script');
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (process.exitCode && server) {
+      console.error(`--- server log ---\n${readFileSync(server.logPath, 'utf8').slice(-4000)}`);
+    }
+    db?.remove();
+  });
+
+  it('sends a visitor who is not signed in to the sign-in page', async () => {
+    const response = await page.goto(`${server.url}/dashboard/caseload`);
+    assert.match(new URL(page.url()).pathname, /^\/dashboard\/sign-in/);
+    assert.equal(response.status(), 200);
+    await page.screenshot({ path: screenshotPath('sign-in'), fullPage: true });
+  });
+
+  it('does not let a patient or an admin in', async () => {
+    for (const email of [demo.patients[0].email, demo.admin_email]) {
+      await signIn(page, server.url, email);
+      assert.match(new URL(page.url()).pathname, /^\/dashboard\/sign-in/);
+      assert.equal(await page.locator('table.caseload').count(), 0);
+      assert.ok(await page.locator('[role="alert"]').isVisible());
+    }
+  });
+
+  it('signs a counselor in and shows the caseload ordered by urgency, the crisis first', async () => {
+    await signIn(page, server.url, demo.counselor_email);
+    assert.equal(new URL(page.url()).pathname, '/dashboard/caseload');
+    const rows = page.locator('table.caseload tbody tr');
+    const consenting = demo.patients.filter((p) => p.consented);
+    assert.equal(await rows.count(), consenting.length);
+    const priorities = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.priority ?? ''));
+    const ranks = priorities.map((p) => PRIORITY_RANK[p] ?? 0);
+    for (let i = 1; i < ranks.length; i++) {
+      assert.ok(ranks[i - 1] >= ranks[i], `ordered by urgency: ${priorities.join(', ')}`);
+    }
+    assert.equal(priorities[0], 'urgent');
+    assert.equal(await rows.nth(0).locator('th a').first().innerText(), 'Marcus Reyes');
+    // A crisis stands out: an alert above the table and a badge that says so in words.
+    assert.ok(await page.locator('.alert-urgent[role="alert"]').isVisible());
+    assert.match(await rows.nth(0).innerText(), /URGENT/);
+    // The same order as the API's caseload.
+    const caseload = await api(server.url, 'GET', '/v1/caseload', { token: counselorToken });
+    const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.patient));
+    assert.deepEqual(ids, caseload.body.patients.map((p) => p.patient_id));
+    // Nobody without consent.
+    const withoutConsent = demo.patients.find((p) => !p.consented);
+    assert.ok(!(await page.content()).includes(withoutConsent.name));
+    await page.screenshot({ path: screenshotPath('caseload'), fullPage: true });
+  });
+
+  it('opens a patient whose craving chart has one point per day with check-ins', async () => {
+    const marcus = demo.patients[0];
+    await Promise.all([
+      page.waitForLoadState('load'),
+      page.click(`table.caseload a[href="/dashboard/patients/${marcus.id}"]`),
+    ]);
+    const url = new URL(page.url());
+    assert.equal(url.pathname, `/dashboard/patients/${marcus.id}`);
+    assert.ok(!decodeURIComponent(page.url()).includes('Marcus'), 'ids only in URLs');
+    await checkChart(page, server.url, counselorToken, marcus.id);
+    await page.screenshot({ path: screenshotPath('patient'), fullPage: true });
+
+    // The date range picker: a shorter range, and the chart follows.
+    const to = await page.inputValue('input[name="to"]');
+    const from = new Date(Date.parse(`${to}T00:00:00Z`) - 13 * 86_400_000).toISOString().slice(0, 10);
+    await page.fill('input[name="from"]', from);
+    await Promise.all([page.waitForLoadState('load'), page.click('form.range button[type="submit"]')]);
+    assert.equal(new URL(page.url()).searchParams.get('from'), from);
+    await checkChart(page, server.url, counselorToken, marcus.id);
+  });
+
+  it('never lets a browser cache a patient page', async () => {
+    const marcus = demo.patients[0];
+    const response = await page.goto(`${server.url}/dashboard/patients/${marcus.id}`);
+    assert.equal(response.status(), 200);
+    assert.match(response.headers()['cache-control'] ?? '', /no-store/);
+  });
+
+  it('shows a patient without consent as a page that is not there, never their data', async () => {
+    const alex = demo.patients.find((p) => !p.consented);
+    const response = await page.goto(`${server.url}/dashboard/patients/${alex.id}`);
+    assert.equal(response.status(), 404);
+    const text = await page.locator('body').innerText();
+    assert.ok(!text.includes(alex.name));
+    assert.equal(await page.locator('svg[data-points]').count(), 0);
+    // The API refuses the same read the same way.
+    const trends = await api(server.url, 'GET', `/v1/patients/${alex.id}/trends`, { token: counselorToken });
+    assert.equal(trends.status, 404);
+    await page.screenshot({ path: screenshotPath('not-found'), fullPage: true });
+  });
+
+  it('signs the counselor out after the idle time', async () => {
+    // A second server on the same database with a three-second idle logoff.
+    const quick = await startServer(bin, db.url, db.dir, 'idle-server', {
+      TETHER_DASHBOARD_IDLE_MINUTES: '0.05',
+    });
+    const fresh = await launch();
+    try {
+      await signIn(fresh.page, quick.url, demo.counselor_email);
+      assert.equal(new URL(fresh.page.url()).pathname, '/dashboard/caseload');
+      await new Promise((r) => setTimeout(r, 4_500));
+      await fresh.page.reload();
+      assert.match(new URL(fresh.page.url()).pathname, /^\/dashboard\/sign-in/);
+      assert.equal(await fresh.page.locator('table.caseload').count(), 0);
+      assert.match(await fresh.page.locator('body').innerText(), /inactiv|idle|signed out/i);
+      await fresh.page.screenshot({ path: screenshotPath('signed-out-idle'), fullPage: true });
+    } finally {
+      await fresh.close();
+      await quick.stop();
+    }
+  });
+});
+
+/** The craving chart on the page has as many points as the API has days with check-ins. */
+async function checkChart(page, base, token, patientId) {
+  const from = await page.inputValue('input[name="from"]');
+  const to = await page.inputValue('input[name="to"]');
+  const trends = await api(base, 'GET', `/v1/patients/${patientId}/trends?from=${from}&to=${to}`, { token });
+  assert.equal(trends.status, 200, JSON.stringify(trends.body));
+  const expected = trends.body.daily.filter((d) => d.count > 0).length;
+  assert.ok(expected > 0, 'the demo patient has check-ins in the range');
+  const chart = page.locator('section[aria-labelledby="craving-heading"] svg[data-points]');
+  assert.equal(await chart.count(), 1);
+  assert.equal(Number(await chart.getAttribute('data-points')), expected);
+  assert.equal(await chart.locator('circle.point').count(), expected);
+  // Readable without colour: axes with labels and units.
+  assert.ok((await chart.locator('.axis').count()) >= 2);
+}
