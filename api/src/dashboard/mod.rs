@@ -42,8 +42,10 @@ pub mod csrf;
 pub mod error;
 pub mod layout;
 pub mod patient;
+pub mod schedule;
 pub mod session;
 pub mod when;
+pub mod writes;
 
 use crate::access::{self, ReadAction, Standing};
 use crate::db::DbConnection;
@@ -80,6 +82,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sign-out", web::post().to(auth::sign_out))
             .route("/caseload", web::get().to(caseload::page))
             .route("/patients/{patient}", web::get().to(patient::page))
+            .route(
+                "/patients/{patient}/schedule",
+                web::get().to(schedule::page),
+            )
+            .route(
+                "/patients/{patient}/sessions/{session}/attendance",
+                web::post().to(schedule::mark_attendance),
+            )
+            .route(
+                "/patients/{patient}/sessions/{session}/reschedule",
+                web::post().to(schedule::reschedule),
+            )
+            .route(
+                "/patients/{patient}/sessions/{session}/cancel",
+                web::post().to(schedule::cancel),
+            )
             .default_service(web::to(not_found)),
     );
 }
