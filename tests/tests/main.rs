@@ -12,6 +12,7 @@ mod accounts;
 mod auth;
 mod backend;
 mod consent;
+mod demo;
 mod errors;
 mod hygiene;
 mod migrations;
