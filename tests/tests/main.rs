@@ -12,6 +12,7 @@ mod accounts;
 mod auth;
 mod backend;
 mod consent;
+mod dashboard;
 mod demo;
 mod errors;
 mod hygiene;
