@@ -199,6 +199,59 @@ describe('the counselor dashboard', () => {
     await page.screenshot({ path: screenshotPath('not-found'), fullPage: true });
   });
 
+  it("marks attendance and cancels a session, and the patient's phone receives both on its next pull", async () => {
+    const tom = demo.patients.find((p) => p.name === 'Tom Becker');
+    await page.goto(`${server.url}/dashboard/caseload`);
+    await Promise.all([
+      page.waitForLoadState('load'),
+      page.click(`table.caseload a[href="/dashboard/patients/${tom.id}/schedule"]`),
+    ]);
+    assert.equal(new URL(page.url()).pathname, `/dashboard/patients/${tom.id}/schedule`);
+
+    // The latest past session that was not cancelled: mark it differently from what it has.
+    const past = page.locator('table[aria-describedby="recent"] tbody tr:not(.cancelled)').first();
+    const session = await past.getAttribute('data-session');
+    const before = await past.locator('.mark').getAttribute('data-attendance');
+    const mark = before === 'late' ? 'left_early' : 'late';
+    await past.locator('select[name="attendance"]').selectOption(mark);
+    await Promise.all([page.waitForLoadState('load'), past.locator('button[type="submit"]').click()]);
+    const marked = page.locator(`tr[data-session="${session}"] .mark`).first();
+    assert.equal(await marked.getAttribute('data-attendance'), mark);
+
+    // The next upcoming session: cancel it.
+    const next = page.locator('table[aria-describedby="upcoming"] tbody tr:not(.cancelled)').first();
+    const upcoming = await next.getAttribute('data-session');
+    await Promise.all([page.waitForLoadState('load'), next.locator('button.danger').click()]);
+    assert.match(await page.locator(`tr[data-session="${upcoming}"]`).first().getAttribute('class'), /cancelled/);
+    await page.screenshot({ path: screenshotPath('schedule'), fullPage: true });
+
+    // Tom's phone, signing in fresh, pulls both changes.
+    const phone = await login(server.url, tom.email, 'Tom’s phone');
+    const changes = await pullAll(server.url, phone);
+    const state = (doc, field) => changes.find((c) => c.kind === 'session' && c.doc === doc && c.field === field);
+    assert.equal(state(session, 'attendance')?.value, mark);
+    assert.equal(state(upcoming, 'status')?.value, 'cancelled');
+  });
+
+  it("refuses a form post without the page's CSRF token", async () => {
+    const tom = demo.patients.find((p) => p.name === 'Tom Becker');
+    await page.goto(`${server.url}/dashboard/patients/${tom.id}/schedule`);
+    const session = await page
+      .locator('table[aria-describedby="recent"] tbody tr:not(.cancelled)')
+      .first()
+      .getAttribute('data-session');
+    // The browser's own session cookie, but no token from the page.
+    const response = await page.request.post(
+      `${server.url}/dashboard/patients/${tom.id}/sessions/${session}/attendance`,
+      { form: { csrf: 'forged', attendance: 'absent' }, maxRedirects: 0 },
+    );
+    assert.ok(response.status() >= 400, `status ${response.status()}`);
+    const phone = await login(server.url, tom.email, 'Tom’s phone again');
+    const changes = await pullAll(server.url, phone);
+    const attendance = changes.find((c) => c.doc === session && c.field === 'attendance');
+    assert.notEqual(attendance?.value, 'absent');
+  });
+
   it('signs the counselor out after the idle time', async () => {
     // A second server on the same database with a three-second idle logoff.
     const quick = await startServer(bin, db.url, db.dir, 'idle-server', {
