@@ -13,6 +13,7 @@ mod auth;
 mod backend;
 mod consent;
 mod dashboard;
+mod dashboard_patient;
 mod demo;
 mod errors;
 mod hygiene;
