@@ -199,6 +199,13 @@ async fn a_counselor_signs_in_and_sees_the_caseload_most_urgent_first() {
         .expect("the calm patient is listed");
     assert!(crisis_at < calm_at, "the crisis comes first");
     assert!(html.contains("URGENT"));
+    // Each row has a craving sparkline, a picture whose label reads the values out.
+    assert_eq!(html.matches(r#"class="sparkline""#).count(), 2);
+    assert_eq!(
+        html.matches(r#"data-points="1""#).count(),
+        2,
+        "one day with check-ins each"
+    );
     assert!(html.contains("1 patient needs a call now"));
     assert!(
         !html.contains(&private.user_id.to_string()),

@@ -5,6 +5,7 @@
 
 use crate::clock::now_ms;
 use crate::dashboard::auth::SignedIn;
+use crate::dashboard::charts::sparkline;
 use crate::dashboard::error::PageError;
 use crate::dashboard::layout::{self, Layout};
 use crate::dashboard::when;
@@ -46,10 +47,9 @@ pub struct RowView {
     pub mean_7d: String,
     /// Check-ins in the last 7 days.
     pub checkins_7d: i64,
-    /// Daily mean craving for each of the last [`SPARK_DAYS`] days (`None`: no check-in).
-    pub spark: Vec<Option<f64>>,
-    /// The sparkline as words, for screen readers and as the fallback picture.
-    pub spark_text: String,
+    /// The last [`SPARK_DAYS`] days' mean craving as an inline SVG sparkline (gaps for days
+    /// without a check-in; its `aria-label` reads the values out).
+    pub spark: String,
     /// `2`, or `—`.
     pub days_since: String,
     /// Whether the silence is long enough to show as a warning.
@@ -84,17 +84,6 @@ fn label(kind: &str) -> String {
         .next()
         .map(|c| c.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
-}
-
-fn spark_text(spark: &[Option<f64>]) -> String {
-    let values: Vec<String> = spark
-        .iter()
-        .map(|v| v.map_or_else(|| "–".to_string(), |m| format!("{m:.0}")))
-        .collect();
-    format!(
-        "daily mean craving, last {SPARK_DAYS} days: {}",
-        values.join(" ")
-    )
 }
 
 fn view(
@@ -132,8 +121,7 @@ fn view(
             .mean_7d
             .map_or_else(|| "—".into(), |m| format!("{m:.1}")),
         checkins_7d: row.checkins_7d,
-        spark_text: spark_text(&spark),
-        spark,
+        spark: sparkline(&spark),
         days_since: row
             .days_since_last_checkin
             .map_or_else(|| "—".into(), |d| d.to_string()),
@@ -192,11 +180,5 @@ mod tests {
     fn a_flag_kind_reads_as_words() {
         assert_eq!(label("no_recent_checkin"), "No recent checkin");
         assert_eq!(label("crisis"), "Crisis");
-    }
-
-    #[test]
-    fn the_sparkline_text_names_every_day_and_the_gaps() {
-        let text = spark_text(&[Some(4.4), None, Some(7.0)]);
-        assert!(text.ends_with("4 – 7"), "{text}");
     }
 }
