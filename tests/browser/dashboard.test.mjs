@@ -6,44 +6,13 @@
 //   cd tests/browser && npm ci && npm test
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launch, signIn } from './browser.mjs';
 import { runDemo, screenshotPath, serverBinary, startServer, tempDatabase } from './server.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const PASSWORD = 'browser test password';
-const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const PRIORITY_RANK = { urgent: 3, high: 2, medium: 1, none: 0, '': 0 };
-
-/** A browser with a fresh profile (`--user-data-dir` in a new temporary folder). */
-async function launch() {
-  const profile = mkdtempSync(path.join(tmpdir(), 'tether-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true, // playwright passes --headless
-    args: CHROMIUM_FLAGS,
-    viewport: { width: 1280, height: 900 },
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  return {
-    page,
-    close: async () => {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
 
 /** The HTTP API, as a phone or a script calls it. */
 async function api(base, method, route, { token, body } = {}) {
@@ -79,13 +48,6 @@ async function pullAll(base, token) {
     if (!r.body.has_more) return changes;
     cursor = r.body.cursor;
   }
-}
-
-async function signIn(page, base, email) {
-  await page.goto(`${base}/dashboard/sign-in`);
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', PASSWORD);
-  await Promise.all([page.waitForLoadState('load'), page.click('button[type="submit"]')]);
 }
 
 describe('the counselor dashboard', () => {
@@ -125,7 +87,7 @@ describe('the counselor dashboard', () => {
 
   it('does not let a patient or an admin in', async () => {
     for (const email of [demo.patients[0].email, demo.admin_email]) {
-      await signIn(page, server.url, email);
+      await signIn(page, server.url, email, PASSWORD);
       assert.match(new URL(page.url()).pathname, /^\/dashboard\/sign-in/);
       assert.equal(await page.locator('table.caseload').count(), 0);
       assert.ok(await page.locator('[role="alert"]').isVisible());
@@ -133,7 +95,7 @@ describe('the counselor dashboard', () => {
   });
 
   it('signs a counselor in and shows the caseload ordered by urgency, the crisis first', async () => {
-    await signIn(page, server.url, demo.counselor_email);
+    await signIn(page, server.url, demo.counselor_email, PASSWORD);
     assert.equal(new URL(page.url()).pathname, '/dashboard/caseload');
     const rows = page.locator('table.caseload tbody tr');
     const consenting = demo.patients.filter((p) => p.consented);
@@ -259,7 +221,7 @@ describe('the counselor dashboard', () => {
     });
     const fresh = await launch();
     try {
-      await signIn(fresh.page, quick.url, demo.counselor_email);
+      await signIn(fresh.page, quick.url, demo.counselor_email, PASSWORD);
       assert.equal(new URL(fresh.page.url()).pathname, '/dashboard/caseload');
       await new Promise((r) => setTimeout(r, 4_500));
       await fresh.page.reload();
