@@ -291,7 +291,14 @@ pub fn hours_chart(id: &str, weeks: &[HoursWeek], minimum_hours: f64, population
     svg.label(
         (RIGHT - 4.0, my - 6.0),
         "end",
-        &[("fill", MINIMUM.into()), ("font-weight", "bold".into())],
+        &[
+            ("fill", MINIMUM.into()),
+            ("font-weight", "bold".into()),
+            // A white halo keeps the label readable where it crosses a bar.
+            ("stroke", "#ffffff".into()),
+            ("stroke-width", "4".into()),
+            ("paint-order", "stroke".into()),
+        ],
         &format!("minimum {} h/week ({population})", num(minimum_hours)),
     );
     svg.close();
