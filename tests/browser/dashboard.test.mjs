@@ -161,8 +161,13 @@ describe('the counselor dashboard', () => {
     await page.screenshot({ path: screenshotPath('not-found'), fullPage: true });
   });
 
-  it("marks attendance and cancels a session, and the patient's phone receives both on its next pull", async () => {
+  it("marks attendance, cancels and reschedules sessions, and the patient's phone receives all three on its next pull", async () => {
     const tom = demo.patients.find((p) => p.name === 'Tom Becker');
+    // What Tom's phone holds before the counselor changes anything.
+    const earlier = await pullAll(server.url, await login(server.url, tom.email, 'Tom’s old phone'));
+    const startsBefore = new Map(
+      earlier.filter((c) => c.kind === 'session' && c.field === 'starts_at').map((c) => [c.doc, c.value]),
+    );
     await page.goto(`${server.url}/dashboard/caseload`);
     await Promise.all([
       page.waitForLoadState('load'),
@@ -185,14 +190,24 @@ describe('the counselor dashboard', () => {
     const upcoming = await next.getAttribute('data-session');
     await Promise.all([page.waitForLoadState('load'), next.locator('button.danger').click()]);
     assert.match(await page.locator(`tr[data-session="${upcoming}"]`).first().getAttribute('class'), /cancelled/);
+
+    // The one after it: an hour later (the form takes the clinic's local time).
+    const after = page.locator('table[aria-describedby="upcoming"] tbody tr:not(.cancelled)').first();
+    const moved = await after.getAttribute('data-session');
+    const input = after.locator('input[type="datetime-local"]');
+    const old = await input.inputValue();
+    const later = old.replace(/T(\d\d):/, (_, h) => `T${String(Number(h) + 1).padStart(2, '0')}:`);
+    await input.fill(later);
+    await Promise.all([page.waitForLoadState('load'), after.locator('form[action$="/reschedule"] button').click()]);
     await page.screenshot({ path: screenshotPath('schedule'), fullPage: true });
 
-    // Tom's phone, signing in fresh, pulls both changes.
+    // Tom's phone, signing in fresh, pulls all three changes.
     const phone = await login(server.url, tom.email, 'Tom’s phone');
     const changes = await pullAll(server.url, phone);
     const state = (doc, field) => changes.find((c) => c.kind === 'session' && c.doc === doc && c.field === field);
     assert.equal(state(session, 'attendance')?.value, mark);
     assert.equal(state(upcoming, 'status')?.value, 'cancelled');
+    assert.equal(state(moved, 'starts_at')?.value, startsBefore.get(moved) + 3_600_000);
   });
 
   it("refuses a form post without the page's CSRF token", async () => {

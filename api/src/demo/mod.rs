@@ -3,8 +3,9 @@
 //! living dashboard a minute after cloning. Every record goes through the same repositories and
 //! the same sync push path as real traffic (see [`load`]), so trends and flags are real.
 //!
-//! Deterministic: the same `--seed` on the same day tells the same story (account ids and the
-//! generated password differ). Run on a database that already holds the demo clinic, it refuses
+//! Deterministic: random choices come only from `--seed`, so the same seed at the same moment
+//! tells the same story (account ids and the generated password differ); the days covered end
+//! at the run's own today. Run on a database that already holds the demo clinic, it refuses
 //! and says so, changing nothing.
 
 pub mod cast;
