@@ -128,6 +128,28 @@ impl<'a> Browser<'a> {
     }
 }
 
+/// Every `token_hash` in the dashboard's session table, read straight from the database.
+fn stored_session_hashes(app: &TestApp) -> Vec<String> {
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        token_hash: String,
+    }
+    let query = "SELECT token_hash FROM dashboard_sessions";
+    let rows: Vec<Row> = match backend() {
+        Backend::Sqlite => {
+            let mut conn = diesel::SqliteConnection::establish(&app.db.url).unwrap();
+            diesel::sql_query(query).load(&mut conn).unwrap()
+        }
+        Backend::Postgres(_) => {
+            let mut conn = diesel::PgConnection::establish(&app.db.url).unwrap();
+            diesel::sql_query(query).load(&mut conn).unwrap()
+        }
+    };
+    rows.into_iter().map(|r| r.token_hash).collect()
+}
+
 /// The first hidden `csrf` field's value in a page.
 fn csrf_of(html: &str) -> String {
     let marker = r#"name="csrf" value=""#;
@@ -412,6 +434,17 @@ async fn the_session_cookie_is_http_only_strict_and_secure_and_no_page_is_cached
             .unwrap();
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     }
+    // The database holds only a hash of the session token, and no log line holds either the
+    // token or the password.
+    let token = browser.cookies["tether_dashboard"].clone();
+    let stored = stored_session_hashes(&app);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].len(), 64);
+    assert!(!stored[0].contains(&token) && !token.contains(&stored[0]));
+    let log = app.log();
+    assert!(!log.contains(&token), "the session token reached the log");
+    assert!(!log.contains(USER_PASSWORD), "the password reached the log");
+
     // Signing out ends the session on the server, not only in this browser.
     let token = csrf_of(&browser.page("/dashboard/caseload").await);
     let stolen = browser.cookies["tether_dashboard"].clone();
