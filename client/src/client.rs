@@ -243,7 +243,7 @@ impl<T: Transport> Client<T> {
     }
 
     /// Sends once, mapping a lost connection to [`ClientError::Unavailable`].
-    async fn send_once(&self, req: Request) -> Result<Response, ClientError> {
+    async fn send_once(&mut self, req: Request) -> Result<Response, ClientError> {
         self.transport.send(req).await.map_err(|e| match e {
             TransportError::Killed => ClientError::Interrupted,
             other => ClientError::Unavailable {
@@ -279,7 +279,7 @@ impl<T: Transport> Client<T> {
             bearer: None,
             body: Some(json!({ "refresh_token": creds.refresh_token.expose() })),
         };
-        let response = self.send_with_retries(req).await?;
+        let response = send_with_retries(&self.transport, self.config.retry, req).await?;
         if response.status == 401 {
             self.store.clear_credentials()?;
             let (code, message) = error_of(&response);
@@ -289,31 +289,6 @@ impl<T: Transport> Client<T> {
         let fresh = credentials(&tokens);
         self.store.set_credentials(&fresh)?;
         Ok(fresh)
-    }
-
-    /// Sends with retries on network errors, 5xx and 429; returns any other answer.
-    async fn send_with_retries(&self, req: Request) -> Result<Response, ClientError> {
-        let policy = self.config.retry;
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let (retry_after, last) = match self.transport.send(req.clone()).await {
-                Ok(r) if r.status >= 500 || r.status == 429 => {
-                    let (code, _) = error_of(&r);
-                    (r.retry_after, format!("{} {code}", r.status))
-                }
-                Ok(r) => return Ok(r),
-                Err(TransportError::Killed) => return Err(ClientError::Interrupted),
-                Err(e) => (None, e.to_string()),
-            };
-            if attempt >= policy.max_attempts.max(1) {
-                return Err(ClientError::Unavailable {
-                    attempts: attempt,
-                    last,
-                });
-            }
-            tokio::time::sleep(policy.delay(attempt, retry_after)).await;
-        }
     }
 
     /// An authenticated call: a fresh token, retries, and one refresh-and-retry when the server
@@ -334,7 +309,7 @@ impl<T: Transport> Client<T> {
                 bearer: Some(token.expose().to_string()),
                 body: body.clone(),
             };
-            let response = self.send_with_retries(req).await?;
+            let response = send_with_retries(&self.transport, self.config.retry, req).await?;
             if response.status < 400 {
                 return Ok(response);
             }
@@ -372,6 +347,34 @@ impl Client<HttpTransport> {
                 last: e.to_string(),
             })?;
         Ok(Self::new(store, transport, config))
+    }
+}
+
+/// Sends with retries on network errors, 5xx and 429; returns any other answer.
+async fn send_with_retries<T: Transport>(
+    transport: &T,
+    policy: RetryPolicy,
+    req: Request,
+) -> Result<Response, ClientError> {
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let (retry_after, last) = match transport.send(req.clone()).await {
+            Ok(r) if r.status >= 500 || r.status == 429 => {
+                let (code, _) = error_of(&r);
+                (r.retry_after, format!("{} {code}", r.status))
+            }
+            Ok(r) => return Ok(r),
+            Err(TransportError::Killed) => return Err(ClientError::Interrupted),
+            Err(e) => (None, e.to_string()),
+        };
+        if attempt >= policy.max_attempts.max(1) {
+            return Err(ClientError::Unavailable {
+                attempts: attempt,
+                last,
+            });
+        }
+        tokio::time::sleep(policy.delay(attempt, retry_after)).await;
     }
 }
 
