@@ -19,14 +19,18 @@ const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 
-/** A browser with a fresh profile (its `--user-data-dir` is a new temporary folder). */
-export async function launch() {
+/**
+ * A browser with a fresh profile (its `--user-data-dir` is a new temporary folder);
+ * `{ javaScript: false }` turns scripts off.
+ */
+export async function launch({ javaScript = true } = {}) {
   const profile = mkdtempSync(path.join(tmpdir(), 'tether-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_FLAGS,
     viewport: { width: 1280, height: 900 },
+    javaScriptEnabled: javaScript,
   });
   const page = context.pages()[0] ?? (await context.newPage());
   return {

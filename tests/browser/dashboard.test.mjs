@@ -229,6 +229,47 @@ describe('the counselor dashboard', () => {
     assert.notEqual(attendance?.value, 'absent');
   });
 
+  it('works with JavaScript turned off: sign in, caseload, patient charts, marking attendance', async () => {
+    const noScript = await launch({ javaScript: false });
+    try {
+      const { page: p } = noScript;
+      await signIn(p, server.url, demo.counselor_email, PASSWORD);
+      assert.equal(new URL(p.url()).pathname, '/dashboard/caseload');
+      assert.ok((await p.locator('table.caseload tbody tr').count()) > 0);
+      const sam = demo.patients.find((x) => x.name === 'Sam Whitaker');
+      await p.goto(`${server.url}/dashboard/patients/${sam.id}`);
+      assert.ok(Number(await p.locator('svg[data-points]').first().getAttribute('data-points')) > 0);
+      await p.goto(`${server.url}/dashboard/patients/${sam.id}/schedule`);
+      const row = p.locator('table[aria-describedby="recent"] tbody tr:not(.cancelled)').first();
+      const session = await row.getAttribute('data-session');
+      await row.locator('select[name="attendance"]').selectOption('excused');
+      await Promise.all([p.waitForLoadState('load'), row.locator('button[type="submit"]').click()]);
+      const mark = p.locator(`tr[data-session="${session}"] .mark`).first();
+      assert.equal(await mark.getAttribute('data-attendance'), 'excused');
+    } finally {
+      await noScript.close();
+    }
+  });
+
+  it('puts ids, never patient names, in the addresses it links to', async () => {
+    const marcus = demo.patients[0];
+    for (const route of ['/dashboard/caseload', `/dashboard/patients/${marcus.id}`, `/dashboard/patients/${marcus.id}/schedule`]) {
+      await page.goto(`${server.url}${route}`);
+      const targets = await page.locator('a[href], form[action]').evaluateAll((els) =>
+        els.map((e) => e.getAttribute('href') ?? e.getAttribute('action')),
+      );
+      assert.ok(targets.length > 0);
+      for (const target of targets) {
+        const decoded = decodeURIComponent(target).toLowerCase();
+        for (const p of demo.patients) {
+          for (const part of p.name.toLowerCase().split(' ')) {
+            assert.ok(!decoded.includes(part), `${target} names ${p.name}`);
+          }
+        }
+      }
+    }
+  });
+
   it('signs the counselor out after the idle time', async () => {
     // A second server on the same database with a three-second idle logoff.
     const quick = await startServer(bin, db.url, db.dir, 'idle-server', {
@@ -249,6 +290,20 @@ describe('the counselor dashboard', () => {
       await quick.stop();
     }
   });
+
+  it('never writes a password, session token or CSRF token to the server log', async () => {
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === 'tether_dashboard');
+    assert.ok(session, 'the browser holds a session cookie');
+    await page.goto(`${server.url}/dashboard/caseload`);
+    const csrf = await page.locator('input[name="csrf"]').first().inputValue().catch(() => null);
+    const log = readFileSync(server.logPath, 'utf8');
+    assert.ok(log.length > 0);
+    assert.ok(!log.includes(PASSWORD), 'password in the log');
+    assert.ok(!log.includes(session.value), 'session token in the log');
+    if (csrf) assert.ok(!log.includes(csrf), 'CSRF token in the log');
+    for (const p of demo.patients) assert.ok(!log.includes(p.name), `${p.name} in the log`);
+  });
 });
 
 /** The craving chart on the page has as many points as the API has days with check-ins. */
@@ -263,6 +318,8 @@ async function checkChart(page, base, token, patientId) {
   assert.equal(await chart.count(), 1);
   assert.equal(Number(await chart.getAttribute('data-points')), expected);
   assert.equal(await chart.locator('circle.point').count(), expected);
-  // Readable without colour: axes with labels and units.
+  // Readable without colour: axes with labels and units, and a text alternative.
   assert.ok((await chart.locator('.axis').count()) >= 2);
+  assert.equal(await chart.getAttribute('role'), 'img');
+  assert.ok((await chart.getAttribute('aria-label'))?.length > 0 || (await chart.locator('title').count()) > 0);
 }
