@@ -247,6 +247,17 @@ async fn the_patient_page_draws_the_expected_points_lapses_sessions_and_weeks() 
     assert!(html.contains(">Craving (0–10)<"));
     assert!(html.contains(">Hours per week<"));
     assert!(html.contains("1 attended, 0 late, 0 left early, 1 missed, 0 excused"));
+    // The sessions of the range, newest first, the cancelled one included and marked so.
+    let table = &html[html.find("id=\"sessions-in-range\"").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(table.matches("<tr class=\"status-").count(), 3, "{table}");
+    let cancelled = table.find(">cancelled<").unwrap();
+    let absent = table.find(">absent<").unwrap();
+    let attended = table.find(">attended<").unwrap();
+    assert!(cancelled < absent && absent < attended, "{table}");
+    // Skills by the trigger active in the 3 hours before the exercise.
+    assert!(html.contains("<td>Tired</td><td>paced breathing (+1.0, 1 time)</td>"));
+    assert!(html.contains("<td>Lonely</td><td>urge surfing (+4.0, 1 time)</td>"));
 }
 
 #[tokio::test]

@@ -31,6 +31,7 @@ use crate::repo::read_models::{self, ListQuery};
 use crate::repo::{accounts, consents, trends as q};
 use crate::routes::patients::iop_hours::{self, Ledger};
 use crate::state::AppState;
+use crate::sync::read_model::SessionRow;
 use crate::trends::flags::Severity;
 use crate::trends::{self, Trends};
 use actix_web::{web, HttpResponse};
@@ -179,6 +180,47 @@ pub struct AccessView {
     pub consent_id: String,
 }
 
+/// One session of the range, for the attendance table.
+pub struct SessionView {
+    /// `Tue 6 Oct 18:00`, in the patient's time zone.
+    pub when: String,
+    /// Its title, or its kind in words.
+    pub what: String,
+    /// `scheduled`, `cancelled`, `completed`.
+    pub status: String,
+    /// `attended`, `late`, `left early`, `absent`, `excused`, or `not marked`.
+    pub attendance: String,
+    /// The patient's answer: `yes`, `no`, `maybe`, or `no answer`.
+    pub rsvp: String,
+}
+
+fn session_view(s: &SessionRow, tz: &TimeZone) -> SessionView {
+    SessionView {
+        when: s
+            .starts_at
+            .map_or_else(|| "—".into(), |at| when::date_time(at, tz)),
+        what: s
+            .title
+            .clone()
+            .or_else(|| s.kind.as_deref().map(words))
+            .unwrap_or_else(|| "Session".into()),
+        status: s.status.clone().unwrap_or_else(|| "scheduled".into()),
+        attendance: s
+            .attendance
+            .as_deref()
+            .map_or_else(|| "not marked".into(), |a| a.replace('_', " ")),
+        rsvp: s.rsvp.clone().unwrap_or_else(|| "no answer".into()),
+    }
+}
+
+/// The skills that lowered cravings most when one trigger was active.
+pub struct TriggerSkillsView {
+    /// The trigger in words.
+    pub trigger: String,
+    /// Up to three skills with their mean drop and count.
+    pub skills: String,
+}
+
 /// A link that picks a range.
 pub struct RangeLink {
     /// Words.
@@ -215,6 +257,8 @@ struct PatientPage {
     daily: Vec<DailyRow>,
     lapse_count: usize,
     session_count: usize,
+    sessions: Vec<SessionView>,
+    skills_by_trigger: Vec<TriggerSkillsView>,
     heatmap_svg: String,
     triggers_svg: String,
     skills_svg: String,
@@ -230,7 +274,7 @@ struct Read {
     trends: Trends,
     ledger: Ledger,
     lapse_days: Vec<i64>,
-    sessions: Vec<SessionPoint>,
+    sessions: Vec<SessionRow>,
     today: i64,
     range: (i64, i64),
     tz: TimeZone,
@@ -282,18 +326,12 @@ fn read(
             limit: MAX_SESSIONS,
         },
     )?;
-    let mut sessions: Vec<SessionPoint> = rows
+    // Newest first; the query fetches one row more than asked to tell a caller there are more.
+    let sessions: Vec<SessionRow> = rows
         .into_iter()
-        .filter(|s| s.status.as_deref() != Some("cancelled"))
-        .filter_map(|s| {
-            Some(SessionPoint {
-                day: local_day_in(s.starts_at?, &tz)?,
-                mark: SessionMark::from_attendance(s.attendance.as_deref()),
-                label: s.kind.unwrap_or_else(|| "session".into()).replace('_', " "),
-            })
-        })
+        .filter(|s| s.starts_at.is_some())
+        .take(usize::try_from(MAX_SESSIONS).unwrap_or(usize::MAX))
         .collect();
-    sessions.reverse();
     let access = consents::access_log_page(conn, patient, Some(now), None, None, 20)?
         .into_iter()
         .filter(|r| r.actor_id == caller.user_id.to_string())
@@ -378,6 +416,19 @@ fn page_from(read: Read, patient: Uuid, signed_in: &SignedIn) -> PatientPage {
         tz,
         access,
     } = read;
+    let points: Vec<SessionPoint> = sessions
+        .iter()
+        .rev()
+        .filter(|s| s.status.as_deref() != Some("cancelled"))
+        .filter_map(|s| {
+            Some(SessionPoint {
+                day: local_day_in(s.starts_at?, &tz)?,
+                mark: SessionMark::from_attendance(s.attendance.as_deref()),
+                label: words(s.kind.as_deref().unwrap_or("session")).to_lowercase(),
+            })
+        })
+        .collect();
+    let session_rows: Vec<SessionView> = sessions.iter().map(|s| session_view(s, &tz)).collect();
     let days: Vec<DayPoint> = t
         .daily
         .iter()
@@ -397,7 +448,7 @@ fn page_from(read: Read, patient: Uuid, signed_in: &SignedIn) -> PatientPage {
         to,
         days: &days,
         lapses: &lapse_days,
-        sessions: &sessions,
+        sessions: &points,
     });
     let daily = days
         .iter()
@@ -522,7 +573,29 @@ fn page_from(read: Read, patient: Uuid, signed_in: &SignedIn) -> PatientPage {
         craving_svg,
         daily,
         lapse_count: lapse_days.len(),
-        session_count: sessions.len(),
+        session_count: points.len(),
+        sessions: session_rows,
+        skills_by_trigger: t
+            .skills_by_trigger
+            .iter()
+            .map(|g| TriggerSkillsView {
+                trigger: words(&g.trigger),
+                skills: g
+                    .skills
+                    .iter()
+                    .take(3)
+                    .map(|s| {
+                        format!(
+                            "{} ({:+.1}, {})",
+                            words(&s.skill).to_lowercase(),
+                            s.mean_drop,
+                            plural(s.count, "time", "times")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            })
+            .collect(),
         heatmap_svg: heatmap("heatmap-chart", &cells),
         triggers_svg: bar_chart(&BarChart {
             id: "triggers-chart",
