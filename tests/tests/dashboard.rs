@@ -676,6 +676,24 @@ async fn attendance_reschedule_and_cancel_on_the_dashboard_reach_the_patients_ph
         phone.replica.get(&key(later), "status"),
         Some(&json!("cancelled"))
     );
+    // Opening the schedule page was a staff read of the patient's sessions: it is in their log.
+    let (_, log) = status_and_json(
+        app.get(
+            &format!("/v1/patients/{}/access-log", patient.user_id),
+            Some(&patient.access),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "read_sessions"
+                && e["actor_id"] == counselor.user_id.to_string()),
+        "{log}"
+    );
     let html = browser.page(&format!("{schedule}?done=attendance")).await;
     assert!(html.contains("Attendance saved"));
     assert!(html.contains(r#"data-attendance="attended""#));
@@ -709,4 +727,38 @@ async fn attendance_reschedule_and_cancel_on_the_dashboard_reach_the_patients_ph
     phone.pull_all(&app, 100).await;
     assert_eq!(phone.replica.get(&key(next), "attendance").cloned(), before);
     assert_eq!(before, None);
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_the_dashboard_sign_in_like_the_api() {
+    let app = spawn_app_with(&[("TETHER_LOGIN_MAX_FAILURES", "2")]).await;
+    let admin = app.admin().await;
+    let counselor = app.counselor(&admin).await;
+    let mut browser = Browser::new(&app);
+    for _ in 0..2 {
+        let response = browser.sign_in(&counselor.email, "a wrong password").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Locked now, even with the right password; the page says when to come back.
+    let response = browser.sign_in(&counselor.email, USER_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().get("retry-after").is_some());
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many sign-in attempts"));
+    assert!(!browser.cookies.contains_key("tether_dashboard"));
+    // The API shares the same counter.
+    assert_error(
+        app.post(
+            "/v1/auth/login",
+            None,
+            &json!({ "email": counselor.email, "password": USER_PASSWORD }),
+        )
+        .await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+    )
+    .await;
 }
