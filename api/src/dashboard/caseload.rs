@@ -78,12 +78,21 @@ fn severity(s: Severity) -> &'static str {
 
 /// `no_recent_checkin` → `No recent check-in`.
 fn label(kind: &str) -> String {
-    let words = kind.replace('_', " ");
+    let words = kind.replace('_', " ").replace("checkin", "check-in");
     let mut chars = words.chars();
     chars
         .next()
         .map(|c| c.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
+}
+
+/// The flag's reason without a leading repeat of its label (`Crisis: …` under `Crisis`).
+fn reason(kind: &str, reason: &str) -> String {
+    let label = label(kind);
+    match reason.split_once(": ") {
+        Some((head, rest)) if head.eq_ignore_ascii_case(&label) => rest.to_string(),
+        _ => reason.to_string(),
+    }
 }
 
 fn view(
@@ -109,7 +118,7 @@ fn view(
             .map(|f| FlagView {
                 severity: severity(f.severity),
                 label: label(f.kind),
-                reason: f.reason.clone(),
+                reason: reason(f.kind, &f.reason),
             })
             .collect(),
         last_checkin: match (row.last_checkin_at, row.last_intensity) {
@@ -178,7 +187,16 @@ mod tests {
 
     #[test]
     fn a_flag_kind_reads_as_words() {
-        assert_eq!(label("no_recent_checkin"), "No recent checkin");
+        assert_eq!(label("no_recent_checkin"), "No recent check-in");
         assert_eq!(label("crisis"), "Crisis");
+    }
+
+    #[test]
+    fn a_reason_does_not_repeat_its_label() {
+        assert_eq!(reason("crisis", "Crisis: call now"), "call now");
+        assert_eq!(
+            reason("lapse", "Reported a lapse: 2 days ago"),
+            "Reported a lapse: 2 days ago"
+        );
     }
 }
