@@ -7,9 +7,13 @@
 //! without care-team assignment and active consent is the same 404 page as one that does not
 //! exist), then one access-log entry per kind of record shown, as the API logs them —
 //! `read_trends` (`GET /v1/patients/{id}/trends`), `read_iop_hours` (`…/iop-hours`) and
-//! `read_sessions` (the session markers, as `…/sessions`) — before anything is computed, then
+//! `read_sessions` (session markers and list, as `…/sessions`) — before anything is computed, then
 //! [`trends::compute`] and [`iop_hours::ledger`] for the numbers. The page therefore never shows
 //! what the API would refuse, and the patient sees every view in their access log.
+//!
+//! Days are the patient's local dates: check-ins by the offset their phone recorded (as trends
+//! count them); sessions and lapse markers by the patient's zone ([`when::zone_of`]: their
+//! track's time zone, else their latest check-in's offset), the zone the page names.
 //!
 //! The URL carries the patient's id and two dates, never patient text; the page title is just
 //! "Patient" because titles end up in window lists and browser history.
