@@ -146,6 +146,10 @@ async fn the_demo_fills_a_fresh_database_with_a_caseload_ordered_by_urgency_with
     let changes = pulled["changes"].as_array().unwrap();
     assert!(changes.iter().any(|c| c["kind"] == "session"));
     assert!(changes.iter().any(|c| c["kind"] == "checkin"));
+    assert!(
+        changes.iter().any(|c| c["kind"] == "plan"),
+        "the counselor's treatment plan"
+    );
 }
 
 #[tokio::test]

@@ -388,6 +388,16 @@ pub fn load(
         );
     }
 
+    // The day the track steps down (the first day of the week whose slots change).
+    let step_down = spec
+        .slots
+        .iter()
+        .map(|slot| slot.from_week)
+        .filter(|w| *w > 1)
+        .min()
+        .map(|w| recurrence::add_days(spec.start_date, (w - 1) * 7))
+        .transpose()?;
+
     // A clinic holiday about three and a half weeks ago: that Thursday's sessions are cancelled.
     let holiday = span
         .dates()
@@ -411,6 +421,9 @@ pub fn load(
         }));
         let device = devices.len() - 1;
         let mut story = story::checkins_and_exercises(&mut rng, &span, persona);
+        if persona.consented {
+            story.extend(story::plan_writes(&mut rng, &span, persona, step_down));
+        }
         story.extend(story::session_writes(
             &mut rng,
             &span,
@@ -423,7 +436,7 @@ pub fn load(
             match w.kind {
                 DocKind::Checkin => checkins += 1,
                 DocKind::Exercise => exercises += 1,
-                _ => {}
+                DocKind::Session | DocKind::Plan => {}
             }
             let by = match w.who {
                 Who::Patient => device,

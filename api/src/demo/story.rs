@@ -522,6 +522,51 @@ pub fn session_writes<R: Rng>(
     out
 }
 
+/// The counselor's treatment plan for the patient: the coping skills they practise, two daily
+/// check-in prompts, the weekly hours target, and the phase — intensive from the first day,
+/// stepping down on `step_down` when that day has come.
+pub fn plan_writes<R: Rng>(
+    rng: &mut R,
+    span: &Span,
+    persona: &Persona,
+    step_down: Option<Date>,
+) -> Vec<Write> {
+    let doc = doc_id(rng);
+    let mut out = Vec::new();
+    let first = span.dates().first().and_then(|d| span.instant(*d, 10, 0));
+    if let Some((at_ms, _)) = first {
+        let mut fields: Vec<(String, Value)> = persona
+            .skills
+            .iter()
+            .map(|(skill, _)| (format!("skills/{skill}"), json!(true)))
+            .collect();
+        fields.push(("prompt_times/09:00".to_string(), json!(true)));
+        fields.push(("prompt_times/21:00".to_string(), json!(true)));
+        fields.push(("weekly_hours_target".to_string(), json!(9)));
+        fields.push(("phase".to_string(), json!("intensive")));
+        out.push(Write {
+            who: Who::Counselor,
+            at_ms,
+            kind: DocKind::Plan,
+            doc,
+            fields,
+        });
+    }
+    let stepped = step_down.and_then(|d| span.instant(d, 9, 0));
+    if let (Some((at_ms, _)), Some((first_ms, _))) = (stepped, first) {
+        if at_ms > first_ms && at_ms < span.now_ms {
+            out.push(Write {
+                who: Who::Counselor,
+                at_ms,
+                kind: DocKind::Plan,
+                doc,
+                fields: vec![("phase".to_string(), json!("step_down"))],
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
@@ -684,6 +729,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_plan_starts_intensive_and_steps_down_on_the_day_the_track_does() {
+        let s = span();
+        let step_down = s.today.checked_sub(jiff::Span::new().days(20)).unwrap();
+        let writes = plan_writes(
+            &mut StdRng::seed_from_u64(4),
+            &s,
+            &CONSENTING[0],
+            Some(step_down),
+        );
+        assert_eq!(writes.len(), 2);
+        assert_eq!(field(&writes[0], "phase"), Some(&json!("intensive")));
+        assert_eq!(
+            writes[1].fields,
+            vec![("phase".to_string(), json!("step_down"))]
+        );
+        assert_eq!(writes[0].doc, writes[1].doc);
+        for w in &writes {
+            assert_eq!(w.who, Who::Counselor);
+            for (f, v) in &w.fields {
+                sync_core::schema::validate_value(w.kind, f, v).unwrap();
+            }
+        }
+        let later = s.today.checked_add(jiff::Span::new().days(5)).unwrap();
+        let writes = plan_writes(
+            &mut StdRng::seed_from_u64(4),
+            &s,
+            &CONSENTING[0],
+            Some(later),
+        );
+        assert_eq!(writes.len(), 1, "a step-down still to come is not written");
     }
 
     #[test]
