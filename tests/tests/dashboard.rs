@@ -520,7 +520,7 @@ async fn a_patient_without_consent_is_a_404_page_and_never_data() {
             .unwrap()
             .starts_with("text/html"));
         let html = response.text().await.unwrap();
-        assert!(html.contains("there is nothing here"), "{html}");
+        assert!(html.contains("There is nothing here"), "{html}");
         assert!(!html.contains("Evening group"));
     }
     // The JSON API keeps its JSON errors.

@@ -33,14 +33,14 @@ pub enum PageError {
     #[error("sign in to continue")]
     SignIn(SignInReason),
     /// Nothing here, or nothing this counselor may see (a patient without consent).
-    #[error("there is nothing here, or you may not see it")]
+    #[error("There is nothing here, or you may not see it.")]
     NotFound,
     /// The form or address is malformed.
     #[error("{0}")]
     BadRequest(&'static str),
     /// A form post without the right CSRF token.
     #[error(
-        "this form has expired or did not come from this dashboard; reload the page and try again"
+        "This form has expired or did not come from this dashboard. Reload the page and try again."
     )]
     Csrf,
     /// A form value the write path refused, in words for the counselor.
@@ -94,10 +94,10 @@ impl ResponseError for PageError {
             PageError::Api(ApiError::NotFound(_)) => PageError::NotFound.to_string(),
             PageError::Api(ApiError::Internal(cause)) => {
                 tracing::error!(cause = %cause, "internal error");
-                "something went wrong on our side; try again, and tell your administrator if it keeps happening".into()
+                "Something went wrong on our side. Try again, and tell your administrator if it keeps happening.".into()
             }
             PageError::Api(ApiError::Unavailable) => {
-                "the service is busy; try again in a few seconds".into()
+                "The service is busy. Try again in a few seconds.".into()
             }
             other => other.to_string(),
         };

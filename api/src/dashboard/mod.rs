@@ -65,13 +65,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::FormConfig::default()
                     .limit(16 * 1024)
                     .error_handler(|_, _| {
-                        PageError::BadRequest("the form could not be read").into()
+                        PageError::BadRequest("The form could not be read.").into()
                     }),
             )
             .app_data(web::PathConfig::default().error_handler(|_, _| PageError::NotFound.into()))
             .app_data(
-                web::QueryConfig::default()
-                    .error_handler(|_, _| PageError::BadRequest("the address is not valid").into()),
+                web::QueryConfig::default().error_handler(|_, _| {
+                    PageError::BadRequest("The address is not valid.").into()
+                }),
             )
             .wrap(layout::security_headers())
             .route("", web::get().to(home))

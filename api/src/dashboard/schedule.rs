@@ -284,12 +284,15 @@ async fn change(
             Change::Attendance => {
                 let mark = form.attendance.unwrap_or_default();
                 if !ATTENDANCE.contains(&mark.as_str()) {
-                    return Err(ApiError::validation("invalid", "choose an attendance mark"));
+                    return Err(ApiError::validation(
+                        "invalid",
+                        "Choose an attendance mark.",
+                    ));
                 }
                 if row.starts_at.unwrap_or(i64::MAX) > now {
                     return Err(ApiError::validation(
                         "invalid",
-                        "attendance can be marked once the session has started",
+                        "Attendance can be marked once the session has started.",
                     ));
                 }
                 (vec![("attendance", json!(mark))], "attendance")
@@ -301,7 +304,10 @@ async fn change(
                     .as_deref()
                     .and_then(|t| when::parse_input(t, &zone))
                     .ok_or_else(|| {
-                        ApiError::validation("invalid", "give the new date and time of the session")
+                        ApiError::validation(
+                            "invalid",
+                            "Give the new date and time of the session.",
+                        )
                     })?;
                 (vec![("starts_at", json!(at))], "rescheduled")
             }
