@@ -141,6 +141,20 @@ describe('the counselor dashboard', () => {
     await checkChart(page, server.url, counselorToken, marcus.id);
   });
 
+  it("writes the view to the patient's access log, where the patient reads it from the phone", async () => {
+    const lena = demo.patients.find((p) => p.name === 'Lena Okafor');
+    const since = Date.now() - 1_000;
+    await page.goto(`${server.url}/dashboard/patients/${lena.id}`);
+    const shown = await page.locator('#access-log tbody tr').allInnerTexts();
+    assert.ok(shown.some((row) => row.includes('read_trends')), shown.join('\n'));
+    const phone = await login(server.url, lena.email, 'Lena’s phone');
+    const log = await api(server.url, 'GET', `/v1/patients/${lena.id}/access-log?limit=100`, { token: phone });
+    assert.equal(log.status, 200, JSON.stringify(log.body));
+    const mine = log.body.items.filter((e) => e.at >= since && e.actor_role === 'counselor');
+    assert.ok(mine.some((e) => e.action === 'read_trends'), JSON.stringify(mine));
+    assert.ok(mine.every((e) => e.actor_name === 'Casey Counselor'));
+  });
+
   it('never lets a browser cache a patient page', async () => {
     const marcus = demo.patients[0];
     const response = await page.goto(`${server.url}/dashboard/patients/${marcus.id}`);
@@ -267,6 +281,28 @@ describe('the counselor dashboard', () => {
           }
         }
       }
+    }
+  });
+
+  it('signs out with the button, and the session is gone for good', async () => {
+    const other = await launch();
+    try {
+      const { page: p } = other;
+      await signIn(p, server.url, demo.counselor_email, PASSWORD);
+      assert.equal(new URL(p.url()).pathname, '/dashboard/caseload');
+      const [cookie] = (await p.context().cookies()).filter((c) => c.name === 'tether_dashboard');
+      await Promise.all([p.waitForLoadState('load'), p.click('form.sign-out button[type="submit"]')]);
+      assert.match(new URL(p.url()).pathname, /^\/dashboard\/sign-in/);
+      await p.goto(`${server.url}/dashboard/caseload`);
+      assert.match(new URL(p.url()).pathname, /^\/dashboard\/sign-in/);
+      // The old cookie, replayed, opens nothing: the server ended the session.
+      const replay = await fetch(`${server.url}/dashboard/caseload`, {
+        headers: { cookie: `tether_dashboard=${cookie.value}` },
+        redirect: 'manual',
+      });
+      assert.notEqual(replay.status, 200);
+    } finally {
+      await other.close();
     }
   });
 
