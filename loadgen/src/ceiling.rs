@@ -1,7 +1,9 @@
 //! The ceiling: the fastest plain insert of rows equal to the op log's, into one table with the
 //! same columns and keys (primary key on the UUIDv7 id, unique `(device_id, device_seq)`, index
 //! `(patient_id, doc_id)`; no foreign keys, nothing else), in the same database as the run.
-//! SQLite: multi-row `INSERT` in immediate transactions, with the server's pragmas.
+//! SQLite: `INSERT` in immediate transactions with the server's pragmas, both as one prepared
+//! statement per row and as multi-row statements of several sizes (which is fastest depends on
+//! the machine, so every variant is measured and the best counts).
 //! PostgreSQL: `COPY … FROM STDIN` (text format), one per transaction.
 
 use crate::client::{checkin_value, CHECKIN_FIELDS};
@@ -30,7 +32,9 @@ diesel::table! {
 
 /// A row equal to an `ops` row.
 #[derive(Insertable)]
-#[diesel(table_name = load_ceiling)]
+// No defaultable columns, so diesel writes a true multi-row INSERT on SQLite (with them it
+// would run one statement per row).
+#[diesel(table_name = load_ceiling, treat_none_as_default_value = false)]
 struct Row {
     id: String,
     patient_id: String,
@@ -104,6 +108,43 @@ fn rows(count: usize, devices: usize) -> Res<Vec<Row>> {
     Ok(out)
 }
 
+/// How the ceiling's rows are written.
+#[derive(Debug, Clone, Copy)]
+pub enum Method {
+    /// PostgreSQL `COPY`, one per transaction.
+    Copy,
+    /// SQLite `INSERT`s of this many rows per statement (1: one cached prepared statement run
+    /// once per row).
+    Insert { rows_per_statement: usize },
+}
+
+impl Method {
+    /// Every method worth trying on a backend.
+    pub fn candidates(postgres: bool) -> Vec<Method> {
+        if postgres {
+            vec![Method::Copy]
+        } else {
+            [1, 100, 1_000]
+                .into_iter()
+                .map(|rows_per_statement| Method::Insert { rows_per_statement })
+                .collect()
+        }
+    }
+
+    /// A label for the report.
+    pub fn label(self) -> String {
+        match self {
+            Method::Copy => "COPY".into(),
+            Method::Insert {
+                rows_per_statement: 1,
+            } => "INSERT, one row per statement".into(),
+            Method::Insert { rows_per_statement } => {
+                format!("INSERT, {rows_per_statement} rows per statement")
+            }
+        }
+    }
+}
+
 /// Writes rows in COPY's text format (tab-separated, backslash escapes).
 fn copy_text(rows: &[Row], out: &mut dyn std::io::Write) -> Result<(), std::io::Error> {
     fn esc(s: &str) -> std::borrow::Cow<'_, str> {
@@ -138,9 +179,9 @@ fn copy_text(rows: &[Row], out: &mut dyn std::io::Write) -> Result<(), std::io::
 }
 
 /// Inserts `count` rows, `per_tx` per transaction, into a fresh table; returns the time taken.
-pub fn measure(url: &str, postgres: bool, count: usize, per_tx: usize) -> Res<Duration> {
+pub fn measure(url: &str, method: Method, count: usize, per_tx: usize) -> Res<Duration> {
     let rows = rows(count, 8)?;
-    if postgres {
+    if let Method::Copy = method {
         let mut conn = PgConnection::establish(url)?;
         conn.batch_execute(CREATE)?;
         let started = Instant::now();
@@ -161,21 +202,28 @@ pub fn measure(url: &str, postgres: bool, count: usize, per_tx: usize) -> Res<Du
         Ok(elapsed)
     } else {
         let mut conn = SqliteConnection::establish(url)?;
-        // The server's pragmas (api::db's connection customizer).
-        conn.batch_execute(
-            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-             PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-        )?;
+        // The server's own pragmas.
+        conn.batch_execute(api::db::SQLITE_PRAGMAS)?;
         conn.batch_execute(CREATE)?;
-        // One statement per transaction as far as SQLite's bind-variable limit (32766) allows.
-        let per_statement = (32_000 / 11).min(per_tx);
+        let per_statement = match method {
+            Method::Insert { rows_per_statement } => rows_per_statement.clamp(1, 32_000 / 11),
+            Method::Copy => return Err("COPY is PostgreSQL's".into()),
+        };
         let started = Instant::now();
         for chunk in rows.chunks(per_tx) {
             conn.immediate_transaction(|c| {
-                for part in chunk.chunks(per_statement) {
-                    diesel::insert_into(load_ceiling::table)
-                        .values(part)
-                        .execute(c)?;
+                if per_statement == 1 {
+                    for row in chunk {
+                        diesel::insert_into(load_ceiling::table)
+                            .values(row)
+                            .execute(c)?;
+                    }
+                } else {
+                    for part in chunk.chunks(per_statement) {
+                        diesel::insert_into(load_ceiling::table)
+                            .values(part)
+                            .execute(c)?;
+                    }
                 }
                 Ok::<_, diesel::result::Error>(())
             })?;

@@ -127,7 +127,7 @@ fn real_main() -> Res<()> {
 /// What the summary prints.
 #[derive(Default)]
 struct Report {
-    ceiling: Vec<(usize, f64)>,
+    ceiling: Vec<(String, f64)>,
     push: Vec<(usize, usize, f64, Latencies)>,
     pull: Vec<(usize, usize, f64, Latencies)>,
     history: Vec<(usize, Latencies)>,
@@ -167,15 +167,20 @@ async fn run(o: &Options, db: &RunDb) -> Res<()> {
     let mut report = Report::default();
 
     // 1. The ceiling, before anything else writes much.
-    for per_tx in [1_000, 10_000] {
-        let url = db.url.clone();
-        let pg = db.is_postgres();
-        let rows = o.ceiling_rows;
-        let elapsed =
-            tokio::task::spawn_blocking(move || ceiling::measure(&url, pg, rows, per_tx)).await??;
-        let r = rate(rows, elapsed);
-        println!("ceiling: {rows} rows, {per_tx} per transaction: {r:.0} rows/s");
-        report.ceiling.push((per_tx, r));
+    for method in ceiling::Method::candidates(db.is_postgres()) {
+        for per_tx in [1_000, 10_000] {
+            let url = db.url.clone();
+            let rows = o.ceiling_rows;
+            let elapsed =
+                tokio::task::spawn_blocking(move || ceiling::measure(&url, method, rows, per_tx))
+                    .await??;
+            let r = rate(rows, elapsed);
+            let label = method.label();
+            println!("ceiling: {rows} rows, {label}, {per_tx} per transaction: {r:.0} rows/s");
+            report
+                .ceiling
+                .push((format!("{label}, {per_tx} rows/tx"), r));
+        }
     }
 
     // 2. Push.
@@ -445,25 +450,20 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
         o.concurrency
     );
     println!(
-        "{:<44} {:>12} {:>24}",
+        "{:<60} {:>12} {:>24}",
         "measure", "rate/s", "p50 / p95 / p99 ms"
     );
-    for (per_tx, rate) in &r.ceiling {
-        let how = if name == "SQLite" {
-            "multi-row INSERT"
-        } else {
-            "COPY"
-        };
+    for (how, rate) in &r.ceiling {
         println!(
-            "{:<44} {:>12.0} {:>24}",
-            format!("ceiling: {how}, {per_tx} rows/tx"),
+            "{:<60} {:>12.0} {:>24}",
+            format!("ceiling: {how}"),
             rate,
             "-"
         );
     }
     for (batch, ops, rate, lat) in &r.push {
         println!(
-            "{:<44} {:>12.0} {:>24}",
+            "{:<60} {:>12.0} {:>24}",
             format!("push {batch}-op batches ({ops} ops)"),
             rate,
             lat.summary()
@@ -471,7 +471,7 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
     }
     for (limit, changes, rate, lat) in &r.pull {
         println!(
-            "{:<44} {:>12.0} {:>24}",
+            "{:<60} {:>12.0} {:>24}",
             format!("pull pages of {limit} ({changes} changes)"),
             rate,
             lat.summary()
@@ -479,7 +479,7 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
     }
     if let Some((ops, rate)) = r.history_build {
         println!(
-            "{:<44} {:>12.0} {:>24}",
+            "{:<60} {:>12.0} {:>24}",
             format!("history build, 1000-op edits ({ops} ops)"),
             rate,
             "-"
@@ -487,7 +487,7 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
     }
     for (history, lat) in &r.history {
         println!(
-            "{:<44} {:>12} {:>24}",
+            "{:<60} {:>12} {:>24}",
             format!("pull 100 changed, history {history} ops"),
             "-",
             lat.summary()

@@ -34,9 +34,16 @@ pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
 /// Failure to check out a connection in time.
 pub type PoolError = diesel::r2d2::PoolError;
 
+/// SQLite's per-connection settings: foreign keys on, wait (rather than fail) on a locked
+/// database, WAL for concurrent readers, NORMAL sync (in WAL mode durable against application
+/// crashes), and temporary storage in memory: a multi-row write keeps its statement journal
+/// (what it needs to undo itself if a later row fails) in memory instead of a temporary file,
+/// which took about a sixth of a push's time in `write` calls.
+pub const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;";
+
 /// Per-connection set-up. SQLite's settings are per connection, so they are applied on every
-/// acquire: foreign keys on, wait (rather than fail) on a locked database, WAL for concurrent
-/// readers, and NORMAL sync, which in WAL mode is durable against application crashes.
+/// acquire.
 #[derive(Debug, Clone, Copy)]
 struct ConnectionSetup;
 
@@ -44,10 +51,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(sqlite) = conn {
             sqlite
-                .batch_execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-                )
+                .batch_execute(SQLITE_PRAGMAS)
                 .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())

@@ -5,13 +5,27 @@ use crate::db::schema::{device_pending_seqs, device_receipts, field_state, ops};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{Array, BigInt, Text};
 use std::collections::{BTreeSet, HashSet};
 
 /// Rows per multi-row INSERT: well under both backends' bind-parameter limits.
 const INSERT_CHUNK: usize = 500;
 /// Ids per `IN (…)` list.
 const IN_CHUNK: usize = 500;
+/// Rows per PostgreSQL `unnest` insert: its parameters are one array per column, so only
+/// statement size bounds this.
+const PG_ARRAY_CHUNK: usize = 5_000;
+
+#[derive(QueryableByName)]
+struct InsertedId {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// One column of `rows`, as PostgreSQL `unnest` takes it.
+fn column<'a, R>(rows: &'a [R], get: impl Fn(&'a R) -> &'a String) -> Vec<&'a str> {
+    rows.iter().map(|r| get(r).as_str()).collect()
+}
 
 #[derive(QueryableByName)]
 struct Head {
@@ -40,7 +54,9 @@ pub fn reserve_stream(conn: &mut DbConnection, patient: &str, count: i64) -> Res
 
 /// An op as the log holds it.
 #[derive(Debug, Clone, PartialEq, Insertable, Queryable, Selectable)]
-#[diesel(table_name = ops)]
+// Without defaultable columns diesel writes a slice of rows as one multi-row INSERT on SQLite,
+// not one statement per row (every column is always given anyway).
+#[diesel(table_name = ops, treat_none_as_default_value = false)]
 pub struct OpRow {
     pub id: String,
     pub patient_id: String,
@@ -79,7 +95,37 @@ pub fn insert_new_ops(
 ) -> Result<HashSet<String>, ApiError> {
     let mut stored = HashSet::with_capacity(rows.len());
     match conn {
+        // One statement per chunk whose text never changes: the rows travel as one array per
+        // column. A multi-row VALUES list would be a new statement with thousands of parameters
+        // for PostgreSQL to parse and plan on every push.
         DbConnection::Pg(c) => {
+            for chunk in rows.chunks(PG_ARRAY_CHUNK) {
+                let ids: Vec<InsertedId> = diesel::sql_query(
+                    "INSERT INTO ops (id, patient_id, kind, doc_id, field, value, hlc, \
+                     device_seq, author_id, device_id, received_at) \
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+                     $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], \
+                     $11::bigint[]) \
+                     ON CONFLICT DO NOTHING RETURNING id",
+                )
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.id))
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.patient_id))
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.kind))
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.doc_id))
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.field))
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.value))
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.hlc))
+                .bind::<Array<BigInt>, _>(chunk.iter().map(|r| r.device_seq).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.author_id))
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.device_id))
+                .bind::<Array<BigInt>, _>(chunk.iter().map(|r| r.received_at).collect::<Vec<_>>())
+                .load(c)?;
+                stored.extend(ids.into_iter().map(|i| i.id));
+            }
+        }
+        // A multi-row INSERT (diesel writes one statement for rows without optional columns);
+        // DO NOTHING skips the colliding rows and RETURNING names those stored.
+        DbConnection::Sqlite(c) => {
             for chunk in rows.chunks(INSERT_CHUNK) {
                 let ids: Vec<String> = diesel::insert_into(ops::table)
                     .values(chunk)
@@ -89,28 +135,14 @@ pub fn insert_new_ops(
                 stored.extend(ids);
             }
         }
-        // diesel runs a SQLite "batch" insert as one statement per row anyway, and with
-        // RETURNING it expects every row back: a row skipped by DO NOTHING would fail the whole
-        // batch as NotFound. One prepared statement per row, counting what it inserted, is the
-        // same work without that trap.
-        DbConnection::Sqlite(c) => {
-            for row in rows {
-                let inserted = diesel::insert_into(ops::table)
-                    .values(row)
-                    .on_conflict_do_nothing()
-                    .execute(c)?;
-                if inserted == 1 {
-                    stored.insert(row.id.clone());
-                }
-            }
-        }
     }
     Ok(stored)
 }
 
 /// One field's merged state as stored.
 #[derive(Debug, Clone, PartialEq, Insertable, Queryable, Selectable)]
-#[diesel(table_name = field_state)]
+// One multi-row statement on SQLite, as for `OpRow`.
+#[diesel(table_name = field_state, treat_none_as_default_value = false)]
 pub struct FieldRow {
     pub patient_id: String,
     pub kind: String,
@@ -148,34 +180,42 @@ pub fn fields_of_docs(
 }
 
 /// Stores new winners: inserts fields not stored yet and replaces the winner of those that are,
-/// in one statement per chunk. PostgreSQL upserts; SQLite, whose multi-row `INSERT` diesel cannot
-/// combine with `ON CONFLICT … DO UPDATE`, replaces the row (every column is given, and the new
-/// stream numbers are fresh, so the stored row is the same).
+/// in one statement per chunk (PostgreSQL: an upsert from one array per column).
 pub fn upsert_fields(conn: &mut DbConnection, rows: &[FieldRow]) -> Result<(), ApiError> {
-    use diesel::upsert::excluded;
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        match &mut *conn {
-            DbConnection::Pg(c) => diesel::insert_into(field_state::table)
-                .values(chunk)
-                .on_conflict((
-                    field_state::patient_id,
-                    field_state::kind,
-                    field_state::doc_id,
-                    field_state::field,
-                ))
-                .do_update()
-                .set((
-                    field_state::value.eq(excluded(field_state::value)),
-                    field_state::hlc.eq(excluded(field_state::hlc)),
-                    field_state::op_id.eq(excluded(field_state::op_id)),
-                    field_state::device_id.eq(excluded(field_state::device_id)),
-                    field_state::seq.eq(excluded(field_state::seq)),
-                ))
-                .execute(c)?,
-            DbConnection::Sqlite(c) => diesel::replace_into(field_state::table)
-                .values(chunk)
-                .execute(c)?,
-        };
+    match &mut *conn {
+        DbConnection::Pg(c) => {
+            for chunk in rows.chunks(PG_ARRAY_CHUNK) {
+                diesel::sql_query(
+                    "INSERT INTO field_state (patient_id, kind, doc_id, field, value, hlc, op_id, \
+                     device_id, seq) \
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+                     $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[]) \
+                     ON CONFLICT (patient_id, kind, doc_id, field) DO UPDATE SET \
+                     value = excluded.value, hlc = excluded.hlc, op_id = excluded.op_id, \
+                     device_id = excluded.device_id, seq = excluded.seq",
+                )
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.patient_id))
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.kind))
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.doc_id))
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.field))
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.value))
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.hlc))
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.op_id))
+                .bind::<Array<Text>, _>(column(chunk, |r| &r.device_id))
+                .bind::<Array<BigInt>, _>(chunk.iter().map(|r| r.seq).collect::<Vec<_>>())
+                .execute(c)?;
+            }
+        }
+        // SQLite's multi-row INSERT cannot be combined with `ON CONFLICT … DO UPDATE` by diesel;
+        // REPLACE gives every column, and the new stream numbers are fresh, so the stored row
+        // is the same.
+        DbConnection::Sqlite(c) => {
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                diesel::replace_into(field_state::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
     }
     Ok(())
 }

@@ -40,8 +40,10 @@ pub fn local_time(at_ms: i64, offset_min: Option<i16>) -> LocalTime {
 }
 
 /// A check-in row.
-#[derive(Debug, Clone, Insertable, AsChangeset, Queryable, Selectable)]
-#[diesel(table_name = checkins, treat_none_as_null = true)]
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
+// `None` is written as NULL, not as DEFAULT: with no defaultable column, diesel writes one
+// multi-row INSERT on SQLite instead of a statement per row.
+#[diesel(table_name = checkins, treat_none_as_default_value = false)]
 pub struct CheckinRow {
     pub patient_id: String,
     pub doc_id: String,
@@ -63,8 +65,10 @@ pub struct CheckinRow {
 }
 
 /// An exercise row.
-#[derive(Debug, Clone, Insertable, AsChangeset, Queryable, Selectable)]
-#[diesel(table_name = exercises, treat_none_as_null = true)]
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
+// `None` is written as NULL, not as DEFAULT: with no defaultable column, diesel writes one
+// multi-row INSERT on SQLite instead of a statement per row.
+#[diesel(table_name = exercises, treat_none_as_default_value = false)]
 pub struct ExerciseRow {
     pub patient_id: String,
     pub doc_id: String,
@@ -83,8 +87,10 @@ pub struct ExerciseRow {
 }
 
 /// A session row.
-#[derive(Debug, Clone, Insertable, AsChangeset, Queryable, Selectable)]
-#[diesel(table_name = sessions, treat_none_as_null = true)]
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
+// `None` is written as NULL, not as DEFAULT: with no defaultable column, diesel writes one
+// multi-row INSERT on SQLite instead of a statement per row.
+#[diesel(table_name = sessions, treat_none_as_default_value = false)]
 pub struct SessionRow {
     pub patient_id: String,
     pub doc_id: String,
