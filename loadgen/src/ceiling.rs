@@ -7,6 +7,7 @@
 //! PostgreSQL: `COPY … FROM STDIN` (text format), one per transaction.
 
 use crate::client::{checkin_value, CHECKIN_FIELDS};
+use crate::cpu::CpuMeter;
 use crate::Res;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -178,12 +179,27 @@ fn copy_text(rows: &[Row], out: &mut dyn std::io::Write) -> Result<(), std::io::
     Ok(())
 }
 
+/// What one ceiling measurement took.
+pub struct Spent {
+    /// Wall time.
+    pub wall: Duration,
+    /// CPU time of this process and the database's backends.
+    pub cpu: Duration,
+}
+
 /// Inserts `count` rows, `per_tx` per transaction, into a fresh table; returns the time taken.
-pub fn measure(url: &str, method: Method, count: usize, per_tx: usize) -> Res<Duration> {
+pub fn measure(
+    url: &str,
+    method: Method,
+    count: usize,
+    per_tx: usize,
+    meter: &CpuMeter,
+) -> Res<Spent> {
     let rows = rows(count, 8)?;
     if let Method::Copy = method {
         let mut conn = PgConnection::establish(url)?;
         conn.batch_execute(CREATE)?;
+        let cpu = meter.total();
         let started = Instant::now();
         for chunk in rows.chunks(per_tx) {
             conn.transaction(|c| {
@@ -197,9 +213,12 @@ pub fn measure(url: &str, method: Method, count: usize, per_tx: usize) -> Res<Du
                 diesel::prelude::ExecuteCopyFromDsl::execute(copy, c)
             })?;
         }
-        let elapsed = started.elapsed();
+        let spent = Spent {
+            wall: started.elapsed(),
+            cpu: meter.total().saturating_sub(cpu),
+        };
         conn.batch_execute("DROP TABLE load_ceiling")?;
-        Ok(elapsed)
+        Ok(spent)
     } else {
         let mut conn = SqliteConnection::establish(url)?;
         // The server's own pragmas.
@@ -209,6 +228,7 @@ pub fn measure(url: &str, method: Method, count: usize, per_tx: usize) -> Res<Du
             Method::Insert { rows_per_statement } => rows_per_statement.clamp(1, 32_000 / 11),
             Method::Copy => return Err("COPY is PostgreSQL's".into()),
         };
+        let cpu = meter.total();
         let started = Instant::now();
         for chunk in rows.chunks(per_tx) {
             conn.immediate_transaction(|c| {
@@ -228,8 +248,11 @@ pub fn measure(url: &str, method: Method, count: usize, per_tx: usize) -> Res<Du
                 Ok::<_, diesel::result::Error>(())
             })?;
         }
-        let elapsed = started.elapsed();
+        let spent = Spent {
+            wall: started.elapsed(),
+            cpu: meter.total().saturating_sub(cpu),
+        };
         conn.batch_execute("DROP TABLE load_ceiling")?;
-        Ok(elapsed)
+        Ok(spent)
     }
 }

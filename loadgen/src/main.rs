@@ -19,10 +19,12 @@
 
 mod ceiling;
 mod client;
+mod cpu;
 mod server;
 mod stats;
 
 use client::{Api, Device, Session, CHECKIN_FIELDS};
+use cpu::{per_item_us, CpuMeter};
 use server::{Backend, RunDb};
 use stats::{rate, Latencies};
 use std::time::{Duration, Instant};
@@ -127,8 +129,10 @@ fn real_main() -> Res<()> {
 /// What the summary prints.
 #[derive(Default)]
 struct Report {
-    ceiling: Vec<(String, f64)>,
-    push: Vec<(usize, usize, f64, Latencies)>,
+    /// Label, rows/s, CPU µs per row.
+    ceiling: Vec<(String, f64, f64)>,
+    /// Batch size, ops, ops/s, latencies, CPU µs per op.
+    push: Vec<(usize, usize, f64, Latencies, f64)>,
     pull: Vec<(usize, usize, f64, Latencies)>,
     history: Vec<(usize, Latencies)>,
     history_build: Option<(usize, f64)>,
@@ -167,32 +171,39 @@ async fn run(o: &Options, db: &RunDb) -> Res<()> {
     let mut report = Report::default();
 
     // 1. The ceiling, before anything else writes much.
+    let meter = CpuMeter::new(db.database_name().map(str::to_string));
     for method in ceiling::Method::candidates(db.is_postgres()) {
         for per_tx in [1_000, 10_000] {
             let url = db.url.clone();
             let rows = o.ceiling_rows;
-            let elapsed =
-                tokio::task::spawn_blocking(move || ceiling::measure(&url, method, rows, per_tx))
-                    .await??;
-            let r = rate(rows, elapsed);
+            let m = meter.clone();
+            let spent = tokio::task::spawn_blocking(move || {
+                ceiling::measure(&url, method, rows, per_tx, &m)
+            })
+            .await??;
+            let r = rate(rows, spent.wall);
+            let cpu = per_item_us(spent.cpu, rows);
             let label = method.label();
-            println!("ceiling: {rows} rows, {label}, {per_tx} per transaction: {r:.0} rows/s");
+            println!(
+                "ceiling: {rows} rows, {label}, {per_tx} per transaction: {r:.0} rows/s, {cpu:.1} CPU µs/row"
+            );
             report
                 .ceiling
-                .push((format!("{label}, {per_tx} rows/tx"), r));
+                .push((format!("{label}, {per_tx} rows/tx"), r, cpu));
         }
     }
 
     // 2. Push.
     for batch in [100, 1_000] {
-        let (ops, elapsed, lat) = push_phase(&api, &mut devices, o, batch).await?;
+        let (ops, elapsed, lat, spent) = push_phase(&api, &mut devices, o, batch, &meter).await?;
         let r = rate(ops, elapsed);
+        let cpu = per_item_us(spent, ops);
         println!(
-            "push: {ops} ops in {batch}-op batches, {} tasks: {r:.0} ops/s, p50/p95/p99 {} ms",
+            "push: {ops} ops in {batch}-op batches, {} tasks: {r:.0} ops/s, p50/p95/p99 {} ms, {cpu:.1} CPU µs/op",
             o.concurrency,
             lat.summary()
         );
-        report.push.push((batch, ops, r, lat));
+        report.push.push((batch, ops, r, lat, cpu));
     }
 
     // 3. Pull, from fresh devices (no cursor, so pages of current state).
@@ -226,7 +237,8 @@ async fn push_phase(
     devices: &mut [Device],
     o: &Options,
     batch: usize,
-) -> Res<(usize, Duration, Latencies)> {
+    meter: &CpuMeter,
+) -> Res<(usize, Duration, Latencies, Duration)> {
     // Warm-up: one untimed batch per device.
     for d in devices.iter_mut() {
         let body = d.checkins_body(batch)?;
@@ -240,6 +252,7 @@ async fn push_phase(
         let device = &mut devices[d];
         per_task[task].push((device.session.access.clone(), device.checkins_body(batch)?));
     }
+    let cpu = meter.total();
     let started = Instant::now();
     let mut set = JoinSet::new();
     for work in per_task {
@@ -256,7 +269,13 @@ async fn push_phase(
     while let Some(done) = set.join_next().await {
         all.extend(done??);
     }
-    Ok((batches * batch, started.elapsed(), all))
+    let elapsed = started.elapsed();
+    Ok((
+        batches * batch,
+        elapsed,
+        all,
+        meter.total().saturating_sub(cpu),
+    ))
 }
 
 /// Each task signs a fresh device in for one patient and pulls pages of `limit` from no cursor
@@ -441,8 +460,13 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
     let ceiling = r
         .ceiling
         .iter()
-        .map(|(_, rate)| *rate)
+        .map(|(_, rate, _)| *rate)
         .fold(f64::NAN, f64::max);
+    let ceiling_cpu = r
+        .ceiling
+        .iter()
+        .map(|(_, _, cpu)| *cpu)
+        .fold(f64::NAN, f64::min);
     println!();
     println!(
         "=== tether-load summary: {name}, {} cores, {} client tasks ===",
@@ -450,23 +474,25 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
         o.concurrency
     );
     println!(
-        "{:<60} {:>12} {:>24}",
-        "measure", "rate/s", "p50 / p95 / p99 ms"
+        "{:<60} {:>12} {:>24} {:>12}",
+        "measure", "rate/s", "p50 / p95 / p99 ms", "CPU µs/item"
     );
-    for (how, rate) in &r.ceiling {
+    for (how, rate, cpu) in &r.ceiling {
         println!(
-            "{:<60} {:>12.0} {:>24}",
+            "{:<60} {:>12.0} {:>24} {:>12.1}",
             format!("ceiling: {how}"),
             rate,
-            "-"
+            "-",
+            cpu
         );
     }
-    for (batch, ops, rate, lat) in &r.push {
+    for (batch, ops, rate, lat, cpu) in &r.push {
         println!(
-            "{:<60} {:>12.0} {:>24}",
+            "{:<60} {:>12.0} {:>24} {:>12.1}",
             format!("push {batch}-op batches ({ops} ops)"),
             rate,
-            lat.summary()
+            lat.summary(),
+            cpu
         );
     }
     for (limit, changes, rate, lat) in &r.pull {
@@ -494,12 +520,15 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
         );
     }
     println!();
-    println!("ceiling (best of the above): {ceiling:.0} rows/s");
-    for (batch, _, rate, _) in &r.push {
+    println!(
+        "ceiling (best of the above): {ceiling:.0} rows/s; least CPU: {ceiling_cpu:.1} µs/row"
+    );
+    for (batch, _, rate, _, cpu) in &r.push {
         let share = 100.0 * rate / ceiling;
         println!(
-            "push {batch:>5}-op batches: {share:5.1}% of the ceiling (target >= 40%): {}",
-            if share >= 40.0 { "MET" } else { "NOT MET" }
+            "push {batch:>5}-op batches: {share:5.1}% of the ceiling (target >= 40%): {}; CPU per op {:.1}x the ceiling's per row",
+            if share >= 40.0 { "MET" } else { "NOT MET" },
+            cpu / ceiling_cpu
         );
     }
     if let [(h_small, small), (h_big, big)] = r.history.as_slice() {

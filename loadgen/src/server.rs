@@ -67,6 +67,11 @@ impl RunDb {
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
     }
+
+    /// The PostgreSQL database's name.
+    pub fn database_name(&self) -> Option<&str> {
+        self.postgres.as_ref().map(|(_, name)| name.as_str())
+    }
 }
 
 impl Drop for RunDb {
