@@ -354,6 +354,14 @@ async function checkChart(page, base, token, patientId) {
   assert.equal(await chart.count(), 1);
   assert.equal(Number(await chart.getAttribute('data-points')), expected);
   assert.equal(await chart.locator('circle.point').count(), expected);
+  // The heat map has a cell for every weekday and hour with check-ins; the IOP hours chart a bar
+  // pair for every week of the ledger.
+  const heat = page.locator('section[aria-labelledby="heatmap-heading"] svg[data-cells]');
+  assert.equal(Number(await heat.getAttribute('data-cells')), trends.body.heatmap.filter((c) => c.count > 0).length);
+  const ledger = await api(base, 'GET', `/v1/patients/${patientId}/iop-hours?from=${from}&to=${to}`, { token });
+  assert.equal(ledger.status, 200, JSON.stringify(ledger.body));
+  const hours = page.locator('section[aria-labelledby="hours-heading"] svg[data-weeks]');
+  assert.equal(Number(await hours.getAttribute('data-weeks')), ledger.body.weeks.length);
   // Readable without colour: axes with labels and units, and a text alternative.
   assert.ok((await chart.locator('.axis').count()) >= 2);
   assert.equal(await chart.getAttribute('role'), 'img');
