@@ -698,6 +698,21 @@ async fn attendance_reschedule_and_cancel_on_the_dashboard_reach_the_patients_ph
     assert!(html.contains("Attendance saved"));
     assert!(html.contains(r#"data-attendance="attended""#));
     assert!(html.contains("✕ cancelled"));
+    assert!(html.contains(&format!("{base}/{later}/restore")));
+
+    // A cancellation made by mistake is undone the same way, and the phone hears of it too.
+    let response = browser
+        .post(
+            &format!("{base}/{later}/restore"),
+            &[("csrf", token.as_str())],
+        )
+        .await;
+    assert_eq!(location(&response), format!("{schedule}?done=restored"));
+    phone.pull_all(&app, 100).await;
+    assert_eq!(
+        phone.replica.get(&key(later), "status"),
+        Some(&json!("scheduled"))
+    );
 
     // Bad values get a clear page, and nothing is written.
     for (path, form) in [

@@ -99,6 +99,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/patients/{patient}/sessions/{session}/cancel",
                 web::post().to(schedule::cancel),
             )
+            .route(
+                "/patients/{patient}/sessions/{session}/restore",
+                web::post().to(schedule::restore),
+            )
             .default_service(web::to(not_found)),
     );
 }

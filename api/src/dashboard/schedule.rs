@@ -1,8 +1,8 @@
 //! The schedule page of one patient: their program track, the sessions of the last three weeks
-//! (to mark attendance) and the upcoming ones (to reschedule or cancel).
+//! (to mark attendance) and the upcoming ones (to reschedule, cancel, or restore a cancelled one).
 //!
 //! The page reads the `sessions` read model through the same standing check and access log as
-//! `GET /v1/patients/{id}/sessions` (`read_sessions`). The three forms write through
+//! `GET /v1/patients/{id}/sessions` (`read_sessions`). The forms write through
 //! [`writes::write_fields`], i.e. the sync push path, so the patient's phone receives every
 //! change on its next pull, and the op log records the counselor and this browser session.
 
@@ -195,6 +195,9 @@ pub async fn page(
         Some("cancelled") => {
             Some("Session cancelled. The patient's phone receives it on its next sync.")
         }
+        Some("restored") => {
+            Some("Session restored. The patient's phone receives it on its next sync.")
+        }
         _ => None,
     };
     layout::render(&SchedulePage {
@@ -262,6 +265,7 @@ enum Change {
     Attendance,
     Reschedule,
     Cancel,
+    Restore,
 }
 
 async fn change(
@@ -312,6 +316,7 @@ async fn change(
                 (vec![("starts_at", json!(at))], "rescheduled")
             }
             Change::Cancel => (vec![("status", json!("cancelled"))], "cancelled"),
+            Change::Restore => (vec![("status", json!("scheduled"))], "restored"),
         };
         let key = DocKey {
             patient,
@@ -366,6 +371,16 @@ pub async fn reschedule(
     form: web::Form<ChangeForm>,
 ) -> Result<HttpResponse, PageError> {
     change(state, signed_in, path, form, Change::Reschedule).await
+}
+
+/// `POST …/sessions/{session}/restore`: undoes a cancellation.
+pub async fn restore(
+    state: web::Data<AppState>,
+    signed_in: SignedIn,
+    path: web::Path<(Uuid, Uuid)>,
+    form: web::Form<ChangeForm>,
+) -> Result<HttpResponse, PageError> {
+    change(state, signed_in, path, form, Change::Restore).await
 }
 
 /// `POST …/sessions/{session}/cancel`
