@@ -17,7 +17,7 @@ use crate::secret::Secret;
 use crate::settings::DatabaseSettings;
 use rand::distributions::{Alphanumeric, DistString};
 use rand::rngs::OsRng;
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
 /// Where to read about the options.
@@ -143,22 +143,44 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let elapsed = started.elapsed().as_secs_f64();
     let shown_password = (!args.password_stdin).then(|| options.password.expose().clone());
 
-    if args.json {
+    let text = if args.json {
         let mut value = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
         if let Some(object) = value.as_object_mut() {
             object.insert("password".into(), serde_json::json!(shown_password));
             object.insert("database".into(), serde_json::json!(database.redacted()));
         }
-        println!("{value}");
-        return Ok(());
-    }
+        format!("{value}\n")
+    } else {
+        report(
+            &summary,
+            &database.redacted(),
+            elapsed,
+            shown_password.as_deref(),
+        )
+    };
+    // One write, and a closed pipe (`| head`) is an error message, not a panic.
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write the summary: {e}"))
+}
+
+/// The summary for people: what was made, how to start the server, and whom to sign in as.
+fn report(
+    summary: &load::DemoSummary,
+    database: &str,
+    elapsed_s: f64,
+    password: Option<&str>,
+) -> String {
+    use std::fmt::Write as _;
     let consenting = summary.patients.iter().filter(|p| p.consented).count();
-    println!(
-        "Demo clinic \"{}\" created in {} in {elapsed:.1} s: {consenting} patients who consent \
-         and {} who does not; {} days of history with {} check-ins, {} exercises and {} \
-         sessions ({} ops through the sync push path).",
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Demo clinic \"{}\" created in {database} in {elapsed_s:.1} s: {consenting} patients who \
+         consent and {} who does not; {} days of history with {} check-ins, {} exercises and {} \
+         sessions ({} ops through the sync push path).\n",
         summary.clinic,
-        database.redacted(),
         summary.patients.len() - consenting,
         summary.days,
         summary.checkins,
@@ -166,27 +188,33 @@ pub fn run(args: &[String]) -> Result<(), String> {
         summary.sessions,
         summary.ops,
     );
-    println!();
-    println!("Start the server:  tether-api --dev   (from a checkout: cargo run --release -p api -- --dev)");
-    println!("Open:              http://127.0.0.1:8080/dashboard");
-    println!("Sign in as:        {}", summary.counselor_email);
-    match &shown_password {
-        Some(p) => println!(
+    let _ = writeln!(
+        out,
+        "Start the server:  tether-api --dev   (from a checkout: cargo run --release -p api -- --dev)"
+    );
+    let _ = writeln!(out, "Open:              http://127.0.0.1:8080/dashboard");
+    let _ = writeln!(out, "Sign in as:        {}", summary.counselor_email);
+    let _ = match password {
+        Some(p) => writeln!(
+            out,
             "Password:          {p}   (generated; every demo account, the admin and the patients too, uses it)"
         ),
-        None => println!("Password:          the one given on standard input (every demo account uses it)"),
-    }
-    println!("Admin:             {}", summary.admin_email);
-    println!("Patients:");
+        None => writeln!(
+            out,
+            "Password:          the one given on standard input (every demo account uses it)"
+        ),
+    };
+    let _ = writeln!(out, "Admin:             {}", summary.admin_email);
+    let _ = writeln!(out, "Patients:");
     for p in &summary.patients {
         let note = if p.consented {
             ""
         } else {
             "   (has not consented: the dashboard must not show them)"
         };
-        println!("  {:<18} {}{note}", p.name, p.email);
+        let _ = writeln!(out, "  {:<18} {}{note}", p.name, p.email);
     }
-    Ok(())
+    out
 }
 
 #[cfg(test)]
