@@ -121,7 +121,9 @@ fn same_op(logged: &OpRow, row: &OpRow) -> bool {
         && same_value
 }
 
-/// Runs a push inside one write transaction.
+/// Runs a push: every check that needs no database first, outside the write transaction (on
+/// SQLite writers queue for one lock, so work done before taking it runs in parallel with other
+/// pushes), then the rest inside it.
 pub fn push(
     conn: &mut DbConnection,
     caller: &AuthUser,
@@ -129,23 +131,75 @@ pub fn push(
     limits: PushLimits,
     now_ms: i64,
 ) -> Result<PushOutcome, ApiError> {
-    db::write_tx(conn, |conn| {
-        push_in_tx(conn, caller, raw_ops, limits, now_ms)
-    })
+    let decoded = decode_all(caller, raw_ops, limits, now_ms);
+    db::write_tx(conn, |conn| store(conn, caller, decoded, now_ms))
 }
 
-fn push_in_tx(
-    conn: &mut DbConnection,
+/// An op after the checks that need no database, or why it was refused.
+enum Decoded {
+    /// Fits its schema and the clock bound; the write policy is still to be asked.
+    Valid(Box<(Op, OpRow)>),
+    /// Refused; `seq` is its device sequence number when it counts towards the receipt.
+    Refused {
+        rejection: RejectedOp,
+        seq: Option<i64>,
+    },
+}
+
+/// Decodes and checks each op on its own: schema, clock bound and the row the log would hold.
+fn decode_all(
     caller: &AuthUser,
     raw_ops: Vec<Value>,
     limits: PushLimits,
+    now_ms: i64,
+) -> Vec<Decoded> {
+    let now_u64 = u64::try_from(now_ms).unwrap_or(0);
+    raw_ops
+        .into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let op = match Op::from_json(raw) {
+                Ok(op) => op,
+                Err(r) => {
+                    return Decoded::Refused {
+                        rejection: reject(index, None, &r),
+                        seq: None,
+                    }
+                }
+            };
+            let verdict = validate(&op)
+                .and_then(|()| {
+                    check_drift(op.hlc, now_u64, limits.max_clock_ahead_ms).map_err(Rejection::from)
+                })
+                .and_then(|()| op_row(&op, caller, now_ms));
+            match verdict {
+                Ok(row) => Decoded::Valid(Box::new((op, row))),
+                Err(r) => Decoded::Refused {
+                    rejection: reject(index, Some(op.id), &r),
+                    // A clock too far ahead is not judged for good: the phone re-stamps.
+                    seq: if r.code == RejectCode::ClockTooFarAhead {
+                        None
+                    } else {
+                        i64::try_from(op.device_seq).ok()
+                    },
+                },
+            }
+        })
+        .collect()
+}
+
+/// Asks the write policy with the caller's standing, then appends and merges, inside the write
+/// transaction (standing is read there, so a consent revoked a moment ago is seen).
+fn store(
+    conn: &mut DbConnection,
+    caller: &AuthUser,
+    decoded: Vec<Decoded>,
     now_ms: i64,
 ) -> Result<PushOutcome, ApiError> {
     let author = Author {
         user: caller.user_id,
         role: sync_role(caller.role),
     };
-    let now_u64 = u64::try_from(now_ms).unwrap_or(0);
     let mut rejected = Vec::new();
     let mut duplicates = Vec::new();
     // Sequence numbers the server has judged for good (stored, or refused for a reason that a
@@ -155,15 +209,15 @@ fn push_in_tx(
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut in_batch: HashMap<Uuid, usize> = HashMap::new();
 
-    for (index, raw) in raw_ops.into_iter().enumerate() {
-        let op = match Op::from_json(raw) {
-            Ok(op) => op,
-            Err(r) => {
-                rejected.push(reject(index, None, &r));
+    for (index, decoded) in decoded.into_iter().enumerate() {
+        let (op, row) = match decoded {
+            Decoded::Valid(valid) => *valid,
+            Decoded::Refused { rejection, seq } => {
+                judged_seqs.extend(seq);
+                rejected.push(rejection);
                 continue;
             }
         };
-        let seq = i64::try_from(op.device_seq).ok();
         let standing = match standings.get(&op.patient) {
             Some(s) => *s,
             None => {
@@ -172,40 +226,29 @@ fn push_in_tx(
                 s
             }
         };
-        let verdict = validate(&op)
-            .and_then(|()| {
-                check_drift(op.hlc, now_u64, limits.max_clock_ahead_ms).map_err(Rejection::from)
-            })
-            .and_then(|()| may_write(&author, standing.relation(), &op))
-            .and_then(|()| op_row(&op, caller, now_ms));
-        match verdict {
-            Ok(row) => {
-                if let Some(&earlier) = in_batch.get(&op.id) {
-                    let first: &Candidate = &candidates[earlier];
-                    if same_op(&first.row, &row) {
-                        duplicates.push(op.id);
-                    } else {
-                        // Refused for good: its sequence number must not hold the receipt back.
-                        judged_seqs.push(row.device_seq);
-                        rejected.push(reject_code(
-                            index,
-                            op.id,
-                            "op_id_conflict",
-                            "another op in this batch has the same id and different content",
-                        ));
-                    }
-                    continue;
-                }
-                in_batch.insert(op.id, candidates.len());
-                candidates.push(Candidate { index, op, row });
-            }
-            Err(r) => {
-                if r.code != RejectCode::ClockTooFarAhead {
-                    judged_seqs.extend(seq);
-                }
-                rejected.push(reject(index, Some(op.id), &r));
-            }
+        if let Err(r) = may_write(&author, standing.relation(), &op) {
+            judged_seqs.push(row.device_seq);
+            rejected.push(reject(index, Some(op.id), &r));
+            continue;
         }
+        if let Some(&earlier) = in_batch.get(&op.id) {
+            let first: &Candidate = &candidates[earlier];
+            if same_op(&first.row, &row) {
+                duplicates.push(op.id);
+            } else {
+                // Refused for good: its sequence number must not hold the receipt back.
+                judged_seqs.push(row.device_seq);
+                rejected.push(reject_code(
+                    index,
+                    op.id,
+                    "op_id_conflict",
+                    "another op in this batch has the same id and different content",
+                ));
+            }
+            continue;
+        }
+        in_batch.insert(op.id, candidates.len());
+        candidates.push(Candidate { index, op, row });
     }
 
     // Append every candidate whose id and device sequence number are both new; the unique keys
