@@ -445,6 +445,17 @@ async fn the_session_cookie_is_http_only_strict_and_secure_and_no_page_is_cached
     assert!(!log.contains(&token), "the session token reached the log");
     assert!(!log.contains(USER_PASSWORD), "the password reached the log");
 
+    // Signing in again replaces the session: the old token is dead at once.
+    let old_token = token.clone();
+    browser.sign_in_as(&counselor).await;
+    assert_ne!(browser.cookies["tether_dashboard"], old_token);
+    let mut thief = Browser::new(&app);
+    thief.cookies.insert("tether_dashboard".into(), old_token);
+    assert_eq!(
+        thief.get("/dashboard/caseload").await.status(),
+        StatusCode::SEE_OTHER
+    );
+
     // Signing out ends the session on the server, not only in this browser.
     let token = csrf_of(&browser.page("/dashboard/caseload").await);
     let stolen = browser.cookies["tether_dashboard"].clone();
@@ -523,6 +534,19 @@ async fn a_patient_without_consent_is_a_404_page_and_never_data() {
         assert!(html.contains("There is nothing here"), "{html}");
         assert!(!html.contains("Evening group"));
     }
+    // `/dashboard` opens the caseload; the stylesheet is served by the binary itself.
+    let response = browser.get("/dashboard").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/dashboard/caseload");
+    let response = browser.get("/dashboard/dashboard.css").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response
+        .headers()
+        .get(CONTENT_TYPE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
     // The JSON API keeps its JSON errors.
     assert_error(
         app.get("/v1/no-such-endpoint", None).await,

@@ -255,8 +255,14 @@ pub async fn sign_in(
             Some(message.into()),
         );
     }
+    // A new sign-in never continues an old session (no fixation): any session this browser
+    // still holds is ended, and a fresh token is issued.
+    let previous = cookie::get(&req, cookie::SESSION);
     let session_token = db::run(&state.pool, move |conn| {
         rate_limit::clear_account(conn, &account)?;
+        if let Some(previous) = previous {
+            session::end(conn, &previous, now_ms())?;
+        }
         session::start(conn, &user, now_ms())
     })
     .await?;
