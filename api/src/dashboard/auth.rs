@@ -60,6 +60,7 @@ impl SignedIn {
             // A few seconds past the idle time, so the reload finds the session ended.
             refresh_secs: self.idle_secs + 5,
             nav,
+            idle: layout::idle_words(self.idle_secs),
         }
     }
 }

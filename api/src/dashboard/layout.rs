@@ -27,6 +27,8 @@ pub struct Layout {
     pub refresh_secs: u64,
     /// Which navigation item is current (`caseload`, …), for `aria-current`.
     pub nav: &'static str,
+    /// The idle logoff in words (`15 minutes`), for the footer; empty without a session.
+    pub idle: String,
 }
 
 impl Layout {
@@ -38,6 +40,7 @@ impl Layout {
             csrf: String::new(),
             refresh_secs: 0,
             nav: "",
+            idle: String::new(),
         }
     }
 }
@@ -80,7 +83,31 @@ pub fn security_headers() -> DefaultHeaders {
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
 }
 
+/// An idle time in words: `15 minutes`, `1 minute`, `3 seconds`.
+pub fn idle_words(secs: u64) -> String {
+    match secs {
+        s if s >= 60 && s % 60 == 0 => {
+            let m = s / 60;
+            format!("{m} minute{}", if m == 1 { "" } else { "s" })
+        }
+        s => format!("{s} second{}", if s == 1 { "" } else { "s" }),
+    }
+}
+
 /// A dashboard path, for templates and redirects.
 pub fn path(rest: &str) -> String {
     format!("{ROOT}{rest}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_times_read_as_words() {
+        assert_eq!(idle_words(900), "15 minutes");
+        assert_eq!(idle_words(60), "1 minute");
+        assert_eq!(idle_words(3), "3 seconds");
+        assert_eq!(idle_words(90), "90 seconds");
+    }
 }
