@@ -484,6 +484,7 @@ async fn a_dashboard_left_idle_signs_the_counselor_out() {
         html.contains(r#"<meta http-equiv="refresh" content="8">"#),
         "{html}"
     );
+    assert!(html.contains("signed out after 3 seconds without activity"));
 
     // Activity keeps the session alive past the idle time…
     for _ in 0..3 {
