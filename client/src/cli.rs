@@ -39,6 +39,7 @@ commands:
   sync                                         push what is waiting, pull what changed
   status                                       outbox size, last sync, who is signed in
   get PATH                                     an authenticated GET of any API path (JSON)
+  post PATH JSON                               an authenticated POST (a counselor enrolling a patient, …)
 
 options: --home DIR (or TETHER_HOME), --json (machine-readable output),
          --tz-offset-min N (or TETHER_TZ_OFFSET_MIN; default: the system time zone)
@@ -691,6 +692,23 @@ async fn run(args: Args) -> Result<(), Failure> {
             }
             let mut c = client(&args, open_store(&args)?, None)?;
             let v = c.get_json(path).await?;
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            Ok(())
+        }
+        "post" => {
+            args.check_known(&[])?;
+            let [path, body] = args.positionals.as_slice() else {
+                return Err(Failure::usage(
+                    "usage: tether post /v1/PATH '{\"json\": \"body\"}'",
+                ));
+            };
+            if !path.starts_with('/') {
+                return Err(Failure::usage("the path starts with /, e.g. /v1/patients"));
+            }
+            let body: Value = serde_json::from_str(body)
+                .map_err(|e| Failure::usage(format!("the body is not JSON: {e}")))?;
+            let mut c = client(&args, open_store(&args)?, None)?;
+            let v = c.post_json(path, body).await?;
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             Ok(())
         }

@@ -144,6 +144,8 @@ impl<T: Transport> Client<T> {
         password: &Secret,
         device_name: &str,
     ) -> Result<DeviceInfo, ClientError> {
+        // A code always signs in a new account, whose sign-in clears the store.
+        self.refuse_if_unsynced()?;
         let body = json!({ "code": code.expose(), "password": password.expose(),
                            "device_name": device_name });
         self.sign_in("/v1/auth/activate", server_url, body).await
@@ -162,10 +164,20 @@ impl<T: Transport> Client<T> {
             .store
             .device()?
             .filter(|d| d.server_url == server_url && d.email.eq_ignore_ascii_case(email.trim()));
+        if known.is_none() {
+            self.refuse_if_unsynced()?;
+        }
         let body = json!({ "email": email, "password": password.expose(),
                            "device_name": device_name,
                            "device_id": known.map(|d| d.device_id) });
         self.sign_in("/v1/auth/login", server_url, body).await
+    }
+
+    fn refuse_if_unsynced(&mut self) -> Result<(), ClientError> {
+        match self.store.outbox_len()? {
+            0 => Ok(()),
+            n => Err(ClientError::UnsyncedOps(n)),
+        }
     }
 
     async fn sign_in(
@@ -292,7 +304,7 @@ impl<T: Transport> Client<T> {
     }
 
     /// An authenticated call: a fresh token, retries, and one refresh-and-retry when the server
-    /// says the token expired. Any other 4xx comes back as [`ClientError::Refused`] or, for a
+    /// says the token expired or does not recognise it. Any other 4xx comes back as [`ClientError::Refused`] or, for a
     /// 401, [`ClientError::SignInAgain`].
     pub(crate) async fn call(
         &mut self,
@@ -315,7 +327,10 @@ impl<T: Transport> Client<T> {
             }
             let (code, message) = error_of(&response);
             if response.status == 401 {
-                if code == "token_expired" && !refreshed {
+                // Expired, or signed with a key the server no longer holds (a restarted
+                // development server, a rotated key): a refresh token, kept in the server's
+                // database, gets a new one.
+                if (code == "token_expired" || code == "invalid_token") && !refreshed {
                     if let Some(creds) = self.store.credentials()? {
                         self.refresh(&creds).await?;
                         refreshed = true;

@@ -49,6 +49,9 @@ pub enum ClientError {
     /// The call is for a patient's own records, and this account is not a patient.
     #[error("only a patient can do that; this device is signed in as a {0}")]
     NotAPatient(String),
+    /// Signing another account in would discard this device's unsynced records.
+    #[error("{0} op(s) written on this device have not synced yet; run `tether sync` before signing another account in")]
+    UnsyncedOps(u64),
     /// No such session on this device (sync first, or check the id).
     #[error("no session {0} on this device; run `tether sync` and `tether sessions`")]
     UnknownSession(uuid::Uuid),

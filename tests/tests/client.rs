@@ -628,3 +628,35 @@ async fn the_cli_phone_logs_offline_with_the_server_down_then_syncs_for_the_coun
     assert!(!log.contains("rough day"));
     let _ = std::fs::remove_dir_all(&home);
 }
+
+#[tokio::test]
+async fn signing_another_account_in_never_discards_unsynced_records() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let counselor = app.counselor(&admin).await;
+    let (mut phone, email) = patient_phone(&app, &counselor, http(&app), quick()).await;
+    phone.record_checkin(&checkin(6, &["people"])).unwrap();
+    let other = app.enroll(&counselor).await;
+    let refused = phone
+        .activate(
+            &app.address,
+            &Secret::new(other["enrollment_code"].as_str().unwrap()),
+            &Secret::new(USER_PASSWORD),
+            "shared phone",
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(ClientError::UnsyncedOps(4))),
+        "{refused:?}"
+    );
+    // The same account signing in again keeps its device and everything on it.
+    let device = phone.device().unwrap().device_id;
+    phone
+        .login(&app.address, &email, &Secret::new(USER_PASSWORD), "Pixel 8")
+        .await
+        .unwrap();
+    assert_eq!(phone.device().unwrap().device_id, device);
+    assert_eq!(phone.store().outbox_len().unwrap(), 4);
+    phone.sync().await.unwrap();
+    assert_eq!(phone.store().outbox_len().unwrap(), 0);
+}

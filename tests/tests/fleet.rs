@@ -31,3 +31,35 @@ async fn a_small_fleet_with_faults_converges_exactly_with_the_server() {
     assert!(report.interrupted > 0, "{report}");
     assert!(report.fields_checked > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_final_check_catches_an_acknowledged_op_that_never_reached_the_server() {
+    let app = spawn_app_with(&[("TETHER_ADDR_MAX_ATTEMPTS", "100000")]).await;
+    // A broken network answers "stored" for some pushes it never delivered.
+    let cfg = FleetConfig {
+        patients: 2,
+        counselors: 1,
+        max_devices: 2,
+        rounds: 2,
+        writes_per_round: 4,
+        sync_chance: 1.0,
+        drop_chance: 0.0,
+        duplicate_chance: 0.0,
+        kill_chance: 0.0,
+        forge_chance: 0.5,
+        seed: 3,
+        ..FleetConfig::default()
+    };
+    let report = run(&app.address, ADMIN_EMAIL, &Secret::new(ADMIN_PASSWORD), cfg)
+        .await
+        .expect("the simulation runs");
+    assert!(!report.ok(), "lost ops went unnoticed: {report}");
+    assert!(
+        report
+            .mismatches
+            .iter()
+            .any(|m| m.starts_with("new phone of") && m.contains("missing")),
+        "{:#?}",
+        report.mismatches
+    );
+}

@@ -21,7 +21,7 @@ faults, then all must agree exactly with each other and with the server.
 
 load (--load): many devices each syncing about once a minute; reports syncs/s, ops/s, sync
 latency percentiles and the server's peak memory, then steps the rate up to saturation.
-  --devices N (10000)  --devices-per-patient N (4)  --minutes M (2, at the nominal rate)
+  --devices N (10000)  --devices-per-patient N (4)  --minutes M (1, at the nominal rate)
   --steps R1,R2,... (syncs/s of the saturation steps)  --step-secs S (20)
 
 The server is `tether-api` from the same target directory unless --server-bin says otherwise;
@@ -126,8 +126,8 @@ async fn correctness(args: &[String]) -> Result<bool, String> {
 async fn main_async(args: Vec<String>) -> Result<bool, String> {
     check_known(&args)?;
     if args.iter().any(|a| a == "--load") {
-        let (server, backend) = start(&args).await?;
-        super::load::main(&args, &server, &backend).await
+        let (mut server, backend) = start(&args).await?;
+        super::load::main(&args, &mut server, &backend).await
     } else {
         correctness(&args).await
     }

@@ -26,6 +26,10 @@ pub enum Fault {
     KillAfterSend,
     /// The app is killed before the request leaves.
     KillBeforeSend,
+    /// A push never reaches the server, yet the phone gets an answer acknowledging every op: a
+    /// broken proxy losing data. No real server does this; it exists to prove that the fleet's
+    /// final check catches an acknowledged op that was lost.
+    ForgeAcknowledgement,
 }
 
 /// Counts of faults injected.
@@ -37,6 +41,8 @@ pub struct FaultCounts {
     pub duplicated: AtomicU64,
     /// [`Fault::KillAfterSend`] and [`Fault::KillBeforeSend`] injected.
     pub killed: AtomicU64,
+    /// [`Fault::ForgeAcknowledgement`] injected.
+    pub forged: AtomicU64,
 }
 
 impl FaultCounts {
@@ -61,6 +67,7 @@ enum Plan {
         drop: f64,
         duplicate: f64,
         kill: f64,
+        forge: f64,
     },
 }
 
@@ -102,9 +109,21 @@ impl<T: Transport> FaultyTransport<T> {
                 drop,
                 duplicate,
                 kill,
+                forge: 0.0,
             }),
             counts: Arc::default(),
         }
+    }
+
+    /// Also forges acknowledgements of pushes with this probability (see
+    /// [`Fault::ForgeAcknowledgement`]).
+    pub fn forging(self, chance: f64) -> Self {
+        if let Ok(mut plan) = self.plan.lock() {
+            if let Plan::Random { forge, .. } = &mut *plan {
+                *forge = chance;
+            }
+        }
+        self
     }
 
     /// Stops injecting faults (the final, clean round of the simulator).
@@ -126,9 +145,12 @@ impl<T: Transport> FaultyTransport<T> {
                 drop,
                 duplicate,
                 kill,
+                forge,
             } => {
                 let x: f64 = rng.gen();
-                if x < *drop {
+                if req.path.starts_with("/v1/sync/push") && rng.gen_bool(forge.clamp(0.0, 1.0)) {
+                    Some(Fault::ForgeAcknowledgement)
+                } else if x < *drop {
                     Some(Fault::DropResponse)
                 } else if x < *drop + *duplicate {
                     Some(Fault::Duplicate)
@@ -144,6 +166,27 @@ impl<T: Transport> FaultyTransport<T> {
                 }
             }
         }
+    }
+}
+
+/// A push answer acknowledging every op of `req` (see [`Fault::ForgeAcknowledgement`]).
+fn forged_answer(req: &Request) -> Response {
+    let ids: Vec<serde_json::Value> = req
+        .body
+        .as_ref()
+        .and_then(|b| b["ops"].as_array())
+        .map(|ops| ops.iter().map(|op| op["id"].clone()).collect())
+        .unwrap_or_default();
+    let now = crate::client::system_ms();
+    let body = serde_json::json!({
+        "accepted": ids, "duplicates": [], "rejected": [],
+        "receipt": { "device_id": uuid::Uuid::nil(), "high_water": 0, "gaps": [] },
+        "server_time_ms": now, "crisis_resources": null,
+    });
+    Response {
+        status: 200,
+        body: body.to_string().into_bytes(),
+        retry_after: None,
     }
 }
 
@@ -171,6 +214,10 @@ impl<T: Transport> Transport for FaultyTransport<T> {
             Some(Fault::KillBeforeSend) => {
                 self.counts.killed.fetch_add(1, Ordering::Relaxed);
                 Err(TransportError::Killed)
+            }
+            Some(Fault::ForgeAcknowledgement) => {
+                self.counts.forged.fetch_add(1, Ordering::Relaxed);
+                Ok(forged_answer(&req))
             }
         }
     }

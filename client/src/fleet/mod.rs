@@ -68,9 +68,13 @@ pub struct FleetConfig {
     pub duplicate_chance: f64,
     /// Chance per sync request that the app is killed around it.
     pub kill_chance: f64,
+    /// Chance per push that a broken network loses it yet answers "stored" (0 in any real
+    /// run; a test sets it to prove the final check catches a lost acknowledged op).
+    pub forge_chance: f64,
     /// Ops per push (small, so a sync spans several batches and can die between them).
     pub push_batch: usize,
-    /// Seed of every random choice.
+    /// Seed of the random choices (which device finishes a sync first still varies, so two
+    /// runs with one seed are alike, not identical).
     pub seed: u64,
 }
 
@@ -86,6 +90,7 @@ impl Default for FleetConfig {
             drop_chance: 0.1,
             duplicate_chance: 0.1,
             kill_chance: 0.1,
+            forge_chance: 0.0,
             push_batch: 8,
             seed: 7,
         }
@@ -221,6 +226,7 @@ impl Env {
             self.cfg.duplicate_chance,
             self.cfg.kill_chance,
         )
+        .forging(self.cfg.forge_chance)
         .counting_into(self.counts.clone())
     }
 

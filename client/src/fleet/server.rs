@@ -29,9 +29,12 @@ pub enum Backend {
 pub struct SpawnedServer {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
-    child: Child,
+    child: Option<Child>,
     dir: PathBuf,
     postgres: Option<(String, String)>,
+    binary: PathBuf,
+    database_url: String,
+    env: Vec<(String, String)>,
 }
 
 fn with_database(url: &str, name: &str) -> String {
@@ -104,16 +107,38 @@ impl SpawnedServer {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
-        let mut command = Command::new(binary);
+        let mut server = Self {
+            url: String::new(),
+            child: None,
+            dir,
+            postgres,
+            binary: binary.to_path_buf(),
+            database_url: url,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        server.launch()?;
+        Ok(server)
+    }
+
+    /// Starts the process and waits until it listens.
+    fn launch(&mut self) -> Result<(), String> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("server.log"))
+            .map_err(|e| e.to_string())?;
+        let mut command = Command::new(&self.binary);
         command
-            .env("DATABASE_URL", &url)
+            .env("DATABASE_URL", &self.database_url)
             .env("TETHER_BIND", "127.0.0.1:0")
             .env("TETHER_JWT_SECRET", JWT_SECRET)
             .env("TETHER_LOG", "warn")
             .env("TETHER_ADDR_MAX_ATTEMPTS", "10000000")
             .env("TETHER_LOGIN_MAX_FAILURES", "10000000");
-        for (k, v) in env {
+        for (k, v) in &self.env {
             command.env(k, v);
         }
         let mut child = command
@@ -121,8 +146,9 @@ impl SpawnedServer {
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+            .map_err(|e| format!("cannot start {}: {e}", self.binary.display()))?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
+        self.child = Some(child);
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -131,28 +157,36 @@ impl SpawnedServer {
                 }
             }
         });
-        let mut server = Self {
-            url: String::new(),
-            child,
-            dir,
-            postgres,
-        };
         match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(Some(port)) => {
-                server.url = format!("http://127.0.0.1:{port}");
-                Ok(server)
+                self.url = format!("http://127.0.0.1:{port}");
+                Ok(())
             }
             _ => {
-                let log =
-                    std::fs::read_to_string(server.dir.join("server.log")).unwrap_or_default();
+                let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
                 Err(format!("the server did not start; its log:\n{log}"))
             }
         }
     }
 
+    /// Stops the process and starts a new one on the same database (tokens stay valid: the
+    /// signing key is the same). The load benchmark measures a server that has only served
+    /// syncs, not one still holding the memory of ten thousand password hashes.
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.stop();
+        self.launch()
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child.as_ref().map_or(0, Child::id)
     }
 
     /// Resident memory now and at its peak, in KiB (`VmRSS`, `VmHWM` from `/proc`).
@@ -171,8 +205,7 @@ impl SpawnedServer {
 
 impl Drop for SpawnedServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
         if let Some((admin_url, name)) = &self.postgres {
             if let Ok(mut conn) = PgConnection::establish(admin_url) {
                 let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
