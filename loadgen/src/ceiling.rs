@@ -117,6 +117,8 @@ pub enum Method {
     /// SQLite `INSERT`s of this many rows per statement (1: one cached prepared statement run
     /// once per row).
     Insert { rows_per_statement: usize },
+    /// SQLite multi-row `INSERT`s of fixed sizes, each prepared once (what the server does).
+    CachedChunks,
 }
 
 impl Method {
@@ -125,10 +127,12 @@ impl Method {
         if postgres {
             vec![Method::Copy]
         } else {
-            [1, 100, 1_000]
+            let mut methods: Vec<Method> = [1, 100, 1_000]
                 .into_iter()
                 .map(|rows_per_statement| Method::Insert { rows_per_statement })
-                .collect()
+                .collect();
+            methods.push(Method::CachedChunks);
+            methods
         }
     }
 
@@ -142,6 +146,7 @@ impl Method {
             Method::Insert { rows_per_statement } => {
                 format!("INSERT, {rows_per_statement} rows per statement")
             }
+            Method::CachedChunks => "INSERT, prepared statements of 256/64/16/4/1 rows".into(),
         }
     }
 }
@@ -226,13 +231,20 @@ pub fn measure(
         conn.batch_execute(CREATE)?;
         let per_statement = match method {
             Method::Insert { rows_per_statement } => rows_per_statement.clamp(1, 32_000 / 11),
+            Method::CachedChunks => 0,
             Method::Copy => return Err("COPY is PostgreSQL's".into()),
         };
         let cpu = meter.total();
         let started = Instant::now();
         for chunk in rows.chunks(per_tx) {
             conn.immediate_transaction(|c| {
-                if per_statement == 1 {
+                if per_statement == 0 {
+                    api::in_cached_chunks!(chunk, |part| {
+                        diesel::insert_into(load_ceiling::table)
+                            .values(part)
+                            .execute(c)?;
+                    });
+                } else if per_statement == 1 {
                     for row in chunk {
                         diesel::insert_into(load_ceiling::table)
                             .values(row)

@@ -164,6 +164,33 @@ macro_rules! per_backend {
     };
 }
 
+/// Runs `$body` over `$rows` in fixed-size chunks (`&[T; N]` for N in 256, 64, 16, 4, 1,
+/// largest first). diesel caches the prepared statement of an insert whose row count is part of
+/// its type, so a push of any size reuses a handful of statements per connection instead of
+/// having the database parse a new multi-row statement every time. `$body` may use `?` and
+/// runs once per chunk with `$chunk` bound to the array.
+#[macro_export]
+macro_rules! in_cached_chunks {
+    ($rows:expr, |$chunk:ident| $body:expr) => {{
+        let mut rest = &$rows[..];
+        while !rest.is_empty() {
+            $crate::in_cached_chunks!(@sizes rest, $chunk, $body, 256, 64, 16, 4, 1);
+        }
+    }};
+    (@sizes $rest:ident, $chunk:ident, $body:expr, $($n:literal),*) => {
+        $(
+            if $rest.len() >= $n {
+                let (head, tail) = $rest.split_at($n);
+                $rest = tail;
+                if let Ok($chunk) = <&[_; $n]>::try_from(head) {
+                    $body;
+                }
+                continue;
+            }
+        )*
+    };
+}
+
 /// Whether the database answers a trivial query.
 pub fn ping(conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
     conn.batch_execute("SELECT 1")

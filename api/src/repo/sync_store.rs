@@ -123,18 +123,16 @@ pub fn insert_new_ops(
                 stored.extend(ids.into_iter().map(|i| i.id));
             }
         }
-        // A multi-row INSERT (diesel writes one statement for rows without optional columns);
-        // DO NOTHING skips the colliding rows and RETURNING names those stored.
-        DbConnection::Sqlite(c) => {
-            for chunk in rows.chunks(INSERT_CHUNK) {
-                let ids: Vec<String> = diesel::insert_into(ops::table)
-                    .values(chunk)
-                    .on_conflict_do_nothing()
-                    .returning(ops::id)
-                    .get_results(c)?;
-                stored.extend(ids);
-            }
-        }
+        // Multi-row INSERTs of a few fixed sizes, each prepared once per connection; DO NOTHING
+        // skips the colliding rows and RETURNING names those stored.
+        DbConnection::Sqlite(c) => crate::in_cached_chunks!(rows, |chunk| {
+            let ids: Vec<String> = diesel::insert_into(ops::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .returning(ops::id)
+                .get_results(c)?;
+            stored.extend(ids);
+        }),
     }
     Ok(stored)
 }
@@ -209,13 +207,11 @@ pub fn upsert_fields(conn: &mut DbConnection, rows: &[FieldRow]) -> Result<(), A
         // SQLite's multi-row INSERT cannot be combined with `ON CONFLICT … DO UPDATE` by diesel;
         // REPLACE gives every column, and the new stream numbers are fresh, so the stored row
         // is the same.
-        DbConnection::Sqlite(c) => {
-            for chunk in rows.chunks(INSERT_CHUNK) {
-                diesel::replace_into(field_state::table)
-                    .values(chunk)
-                    .execute(c)?;
-            }
-        }
+        DbConnection::Sqlite(c) => crate::in_cached_chunks!(rows, |chunk| {
+            diesel::replace_into(field_state::table)
+                .values(chunk)
+                .execute(c)?;
+        }),
     }
     Ok(())
 }

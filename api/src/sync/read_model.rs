@@ -208,9 +208,9 @@ macro_rules! rewrite_rows {
                 )
                 .execute(&mut *$conn)?;
             }
-            crate::per_backend!(&mut *$conn, |c| diesel::insert_into($table::table)
-                .values(chunk)
-                .execute(c))?;
+            crate::per_backend!(&mut *$conn, |c| crate::in_cached_chunks!(chunk, |rows| {
+                diesel::insert_into($table::table).values(rows).execute(c)?;
+            }));
         }
     };
 }
