@@ -5,7 +5,7 @@
 //!
 //! - Pages are askama templates in `api/templates/dashboard/`, compiled and type-checked with
 //!   the crate and HTML-escaped by default; charts are SVG drawn on the server (module
-//!   `charts`, declared here once it lands). No front-end build step.
+//!   `charts`, small pure functions unit-tested on their own). No front-end build step.
 //! - A page reads through the same code as the JSON API ([`crate::access`] for standing,
 //!   consent and the access log; [`crate::trends`] and the caseload's row builder for numbers),
 //!   so a page never shows what the API would refuse: a patient without care-team assignment
