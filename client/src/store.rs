@@ -784,3 +784,119 @@ fn prune_by_receipt(c: &mut SqliteConnection, high_water: u64) -> Result<(), Sto
         .execute(c)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::UserView;
+    use serde_json::json;
+
+    fn signed_in() -> Store {
+        let mut store = Store::in_memory().unwrap();
+        let user = UserView {
+            id: Uuid::now_v7(),
+            role: "patient".into(),
+            email: "pat@example.test".into(),
+            display_name: "Pat".into(),
+        };
+        let creds = Credentials {
+            access_token: Secret::new("a"),
+            refresh_token: Secret::new("r"),
+            access_expires_ms: 0,
+        };
+        store
+            .sign_in("http://server", &user, Uuid::now_v7(), &creds)
+            .unwrap();
+        store
+    }
+
+    fn write(key: DocKey, field: &str, value: Value) -> FieldWrite {
+        FieldWrite {
+            key,
+            field: field.into(),
+            value,
+        }
+    }
+
+    #[test]
+    fn a_local_write_is_all_or_nothing() {
+        let mut store = signed_in();
+        let patient = store.device().unwrap().unwrap().user_id;
+        let key = DocKey {
+            patient,
+            kind: DocKind::Checkin,
+            doc: Uuid::now_v7(),
+        };
+        let mut wall = || 1_800_000_000_000u64;
+        let bad = [
+            write(key, "intensity", json!(7)),
+            write(key, "intensity_typo", json!(7)),
+        ];
+        assert!(matches!(
+            store.write(&bad, &mut wall, 300_000),
+            Err(StoreError::Invalid(_))
+        ));
+        assert_eq!(store.outbox_len().unwrap(), 0);
+        assert!(store.states().unwrap().is_empty());
+        assert_eq!(store.device().unwrap().unwrap().next_seq, 1);
+
+        let good = [
+            write(key, "intensity", json!(7)),
+            write(key, "triggers/stress", json!(true)),
+        ];
+        let ops = store.write(&good, &mut wall, 300_000).unwrap();
+        assert_eq!(
+            ops.iter().map(|o| o.device_seq).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        assert!(ops[0].hlc < ops[1].hlc);
+        assert_eq!(store.outbox_len().unwrap(), 2);
+        assert_eq!(store.device().unwrap().unwrap().next_seq, 3);
+    }
+
+    #[test]
+    fn the_replica_keeps_the_latest_stamp_whatever_the_order_and_the_clock_never_goes_back() {
+        let mut store = signed_in();
+        let patient = store.device().unwrap().unwrap().user_id;
+        let key = DocKey {
+            patient,
+            kind: DocKind::Checkin,
+            doc: Uuid::now_v7(),
+        };
+        let mut late = || 1_800_000_000_000u64;
+        let written = store
+            .write(&[write(key, "intensity", json!(3))], &mut late, 300_000)
+            .unwrap();
+        let state = |hlc_ms: u64, value: i64| FieldState {
+            patient,
+            kind: DocKind::Checkin,
+            doc: key.doc,
+            field: "intensity".into(),
+            value: json!(value),
+            hlc: sync_core::Hlc::new(hlc_ms, 0, 99).unwrap(),
+            op: Uuid::now_v7(),
+        };
+        // An older remote value loses; a newer one wins; applying either again changes nothing.
+        let older = state(1_700_000_000_000, 1);
+        let newer = state(1_800_000_000_500, 9);
+        let mut wall = || 1_800_000_000_000u64;
+        for s in [&newer, &older, &newer, &older] {
+            store
+                .apply_pull(std::slice::from_ref(s), "c", 0, &mut wall)
+                .unwrap();
+        }
+        let states = store.states().unwrap();
+        assert_eq!(states.len(), 1);
+        assert_eq!(states[0].value, json!(9));
+        // The local clock moved past the newer remote stamp, even though the wall clock did not.
+        let mut early = || 1_000_000_000_000u64;
+        let next = store
+            .write(&[write(key, "mood", json!(2))], &mut early, 300_000)
+            .unwrap();
+        assert!(next[0].hlc > newer.hlc && next[0].hlc > written[0].hlc);
+        // The receipt clears what the server holds.
+        store.apply_pull(&[], "c2", 1, &mut wall).unwrap();
+        assert_eq!(store.outbox_len().unwrap(), 1);
+        assert_eq!(store.sync_state().unwrap().cursor.as_deref(), Some("c2"));
+    }
+}
