@@ -786,6 +786,7 @@ fn prune_by_receipt(c: &mut SqliteConnection, high_water: u64) -> Result<(), Sto
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail by panicking")]
 mod tests {
     use super::*;
     use crate::wire::UserView;
