@@ -622,27 +622,36 @@ impl Store {
         })
     }
 
-    /// Re-stamps every unsynced op after the server said this device's clock runs ahead:
-    /// the clock is corrected by `offset_ms` (server time minus local time), restarted from the
-    /// corrected time, and each outbox op gets a new HLC in `device_seq` order (same id, same
-    /// `device_seq`: the server never stored them). Registers the replica holds from those ops
-    /// are re-stamped too. The pull cursor is reset so that values the replica judged older than
-    /// the future-stamped ops are pulled again and merged under the corrected stamps.
+    /// Re-stamps unsynced ops after the server said this device's clock runs ahead: the clock
+    /// is corrected by `offset_ms` (server time minus local time) and restarted from the
+    /// corrected time (or from the latest stamp it keeps, if later), and each outbox op stamped
+    /// after `server_time_ms` gets a new HLC, in `device_seq` order (same id, same `device_seq`:
+    /// the server refused them, so it never stored them). Ops stamped before the server's time
+    /// keep their stamp: one the server stored but whose answer was lost must be sent again
+    /// unchanged, or it would come back `op_id_conflict`. Registers the replica holds from
+    /// re-stamped ops are re-stamped too, and the pull cursor is reset so that values the
+    /// replica judged older than the future-stamped ops are pulled again and merged under the
+    /// corrected stamps.
     pub fn restamp(
         &mut self,
         offset_ms: i64,
+        server_time_ms: i64,
         wall: &mut dyn FnMut() -> u64,
         max_drift_ms: u64,
     ) -> Result<usize, StoreError> {
         self.conn.immediate_transaction(|c| {
             let mut device = device_row(c)?.ok_or(StoreError::NotSignedIn)?;
+            let server_now = u64::try_from(server_time_ms).unwrap_or(0);
+            let (future, kept): (Vec<_>, Vec<_>) = outbox_rows(c, i64::MAX)?
+                .into_iter()
+                .partition(|(_, op)| op.hlc.wall_ms() > server_now);
             device.clock_offset_ms = offset_ms;
-            device.last_hlc = None;
+            device.last_hlc = kept.iter().map(|(_, op)| op.hlc).max();
             diesel::sql_query("UPDATE device SET clock_offset_ms = ? WHERE id = 1")
                 .bind::<BigInt, _>(offset_ms)
                 .execute(c)?;
             let mut clock = clock_for(&device, wall, max_drift_ms);
-            let ops = outbox_rows(c, i64::MAX)?;
+            let ops = future;
             for (_, op) in &ops {
                 let hlc = clock.now()?;
                 let mut fresh = op.clone();

@@ -35,6 +35,8 @@ pub enum Phase {
     Restamp {
         /// Server time minus local time.
         offset_ms: i64,
+        /// The server's time when it refused the ops.
+        server_time_ms: i64,
     },
     /// Pulling pages until `has_more` is false.
     Pull,
@@ -84,13 +86,18 @@ impl<T: Transport> Client<T> {
         loop {
             phase = match phase {
                 Phase::Push => self.push_step(&mut report).await?,
-                Phase::Restamp { offset_ms } => {
+                Phase::Restamp {
+                    offset_ms,
+                    server_time_ms,
+                } => {
                     restamps += 1;
                     if restamps > MAX_RESTAMPS {
                         return Err(ClientError::ClockStillAhead);
                     }
                     let max_drift = self.config.max_drift_ms;
-                    report.restamped += self.store.restamp(offset_ms, &mut self.wall, max_drift)?;
+                    report.restamped +=
+                        self.store
+                            .restamp(offset_ms, server_time_ms, &mut self.wall, max_drift)?;
                     Phase::Push
                 }
                 Phase::Pull => self.pull_step(&mut report).await?,
@@ -136,6 +143,7 @@ impl<T: Transport> Client<T> {
             let local = i64::try_from((self.wall)()).unwrap_or(i64::MAX);
             return Ok(Phase::Restamp {
                 offset_ms: answer.server_time_ms.saturating_sub(local),
+                server_time_ms: answer.server_time_ms,
             });
         }
         if settled == 0 {
