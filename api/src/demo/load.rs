@@ -432,7 +432,9 @@ pub fn load(
             holiday,
             k == 0,
         ));
-        for w in story {
+        // The story covers whole days; what it places later today has not happened yet (and
+        // would be refused as stamped in the future).
+        for w in story.into_iter().filter(|w| w.at_ms <= now_ms) {
             match w.kind {
                 DocKind::Checkin => checkins += 1,
                 DocKind::Exercise => exercises += 1,

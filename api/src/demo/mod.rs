@@ -139,7 +139,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
         seed: args.seed,
         password,
     };
-    let summary = load::load(&mut conn, &options, now_ms()).map_err(|e| e.to_string())?;
+    // This is the operator's own terminal: an internal failure says what failed (our own
+    // messages and database errors; the demo's data is synthetic).
+    let summary = load::load(&mut conn, &options, now_ms()).map_err(|e| match e {
+        crate::error::ApiError::Internal(cause) => format!("the demo could not be loaded: {cause}"),
+        other => other.to_string(),
+    })?;
     let elapsed = started.elapsed().as_secs_f64();
     let shown_password = (!args.password_stdin).then(|| options.password.expose().clone());
 
