@@ -75,32 +75,7 @@ pub fn bar_chart(chart: &BarChart<'_>) -> String {
         &[("bars", bars.len().to_string())],
     );
     let hatch = format!("{}-hatch", chart.id);
-    svg.open("defs", &[]);
-    svg.open(
-        "pattern",
-        &[
-            ("id", hatch.clone()),
-            ("width", "6".into()),
-            ("height", "6".into()),
-            ("patternUnits", "userSpaceOnUse".into()),
-            ("patternTransform", "rotate(45)".into()),
-        ],
-    );
-    svg.leaf(
-        "rect",
-        &[
-            ("width", "6".into()),
-            ("height", "6".into()),
-            ("fill", "#fde2d8".into()),
-        ],
-    );
-    svg.line(
-        (0.0, 0.0),
-        (0.0, 6.0),
-        &[("stroke", "#b45309".into()), ("stroke-width", "3".into())],
-    );
-    svg.close();
-    svg.close();
+    svg.hatch_pattern(&hatch, "#fde2d8", "#b45309", 3.0);
 
     // Value axis.
     svg.open("g", &[("class", "axis".into())]);

@@ -68,32 +68,7 @@ pub fn hours_chart(id: &str, weeks: &[HoursWeek], minimum_hours: f64, population
         ],
     );
     let hatch = format!("{id}-hatch");
-    svg.open("defs", &[]);
-    svg.open(
-        "pattern",
-        &[
-            ("id", hatch.clone()),
-            ("width", "6".into()),
-            ("height", "6".into()),
-            ("patternUnits", "userSpaceOnUse".into()),
-            ("patternTransform", "rotate(45)".into()),
-        ],
-    );
-    svg.leaf(
-        "rect",
-        &[
-            ("width", "6".into()),
-            ("height", "6".into()),
-            ("fill", "#ffffff".into()),
-        ],
-    );
-    svg.line(
-        (0.0, 0.0),
-        (0.0, 6.0),
-        &[("stroke", "#c7cbd1".into()), ("stroke-width", "2".into())],
-    );
-    svg.close();
-    svg.close();
+    svg.hatch_pattern(&hatch, "#ffffff", "#c7cbd1", 2.0);
 
     // Legend.
     svg.open(

@@ -152,6 +152,40 @@ impl Svg {
         self.leaf("line", &attrs);
     }
 
+    /// Defines (in `<defs>`) a diagonal hatch pattern named `id`: `stroke` lines on
+    /// `background`, so a hatched shape reads as different without relying on colour.
+    pub fn hatch_pattern(&mut self, id: &str, background: &str, stroke: &str, stroke_width: f64) {
+        self.open("defs", &[]);
+        self.open(
+            "pattern",
+            &[
+                ("id", id.to_string()),
+                ("width", "6".into()),
+                ("height", "6".into()),
+                ("patternUnits", "userSpaceOnUse".into()),
+                ("patternTransform", "rotate(45)".into()),
+            ],
+        );
+        self.leaf(
+            "rect",
+            &[
+                ("width", "6".into()),
+                ("height", "6".into()),
+                ("fill", background.to_string()),
+            ],
+        );
+        self.line(
+            (0.0, 0.0),
+            (0.0, 6.0),
+            &[
+                ("stroke", stroke.to_string()),
+                ("stroke-width", num(stroke_width)),
+            ],
+        );
+        self.close();
+        self.close();
+    }
+
     /// Closes every open element and returns the document.
     pub fn finish(mut self) -> String {
         while !self.open.is_empty() {
