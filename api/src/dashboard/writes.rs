@@ -42,8 +42,7 @@ fn latest_hlc(
     let rows = sync_store::fields_of_docs(
         conn,
         &patient.to_string(),
-        &[kind.as_str().to_string()],
-        &[doc.to_string()],
+        &[(kind.as_str().to_string(), doc.to_string())],
     )?;
     Ok(rows
         .iter()

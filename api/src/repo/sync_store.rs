@@ -138,7 +138,7 @@ pub fn insert_new_ops(
 }
 
 /// One field's merged state as stored.
-#[derive(Debug, Clone, PartialEq, Insertable, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Insertable, Queryable, QueryableByName, Selectable)]
 // One multi-row statement on SQLite, as for `OpRow`.
 #[diesel(table_name = field_state, treat_none_as_default_value = false)]
 pub struct FieldRow {
@@ -153,26 +153,51 @@ pub struct FieldRow {
     pub seq: i64,
 }
 
-/// Every field of the given documents of one patient. `kinds` are the documents' kinds: with
-/// them the lookup is a range of the primary key `(patient_id, kind, doc_id, field)` per
-/// document, whatever the patient's other documents (rows of a document id under another of
-/// these kinds may come back too; the caller keys by `(kind, doc)`).
+/// Every field of the given `(kind, doc_id)` documents of one patient.
+///
+/// PostgreSQL joins the keys as arrays, so every document is one probe of the primary key
+/// whatever the planner believes about the table: a prepared `doc_id = ANY($n)` got a generic
+/// plan that read all of the patient's rows and compared each with every id (its cost grew with
+/// the patient's history). SQLite probes the primary key for each `kind IN … AND doc_id IN …`
+/// pair (rows of a document id under another of these kinds may come back too; the caller keys
+/// by `(kind, doc)`).
 pub fn fields_of_docs(
     conn: &mut DbConnection,
     patient: &str,
-    kinds: &[String],
-    docs: &[String],
+    docs: &[(String, String)],
 ) -> Result<Vec<FieldRow>, ApiError> {
     let mut found = Vec::new();
-    for chunk in docs.chunks(IN_CHUNK) {
-        found.extend(
-            field_state::table
-                .filter(field_state::patient_id.eq(patient))
-                .filter(field_state::kind.eq_any(kinds))
-                .filter(field_state::doc_id.eq_any(chunk))
-                .select(FieldRow::as_select())
-                .load(conn)?,
-        );
+    match conn {
+        DbConnection::Pg(c) => {
+            for chunk in docs.chunks(PG_ARRAY_CHUNK) {
+                found.extend(
+                    diesel::sql_query(
+                        "SELECT f.patient_id, f.kind, f.doc_id, f.field, f.value, f.hlc, \
+                         f.op_id, f.device_id, f.seq \
+                         FROM unnest($2::text[], $3::text[]) AS d (kind, doc_id) \
+                         JOIN field_state f ON f.patient_id = $1 AND f.kind = d.kind \
+                         AND f.doc_id = d.doc_id",
+                    )
+                    .bind::<Text, _>(patient)
+                    .bind::<Array<Text>, _>(column(chunk, |(kind, _)| kind))
+                    .bind::<Array<Text>, _>(column(chunk, |(_, doc)| doc))
+                    .load::<FieldRow>(c)?,
+                );
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            for chunk in docs.chunks(IN_CHUNK) {
+                let kinds: BTreeSet<&str> = chunk.iter().map(|(kind, _)| kind.as_str()).collect();
+                found.extend(
+                    field_state::table
+                        .filter(field_state::patient_id.eq(patient))
+                        .filter(field_state::kind.eq_any(kinds))
+                        .filter(field_state::doc_id.eq_any(chunk.iter().map(|(_, doc)| doc)))
+                        .select(FieldRow::as_select())
+                        .load(c)?,
+                );
+            }
+        }
     }
     Ok(found)
 }

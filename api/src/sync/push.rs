@@ -356,20 +356,14 @@ fn merge(
         let count = i64::try_from(ops.len()).unwrap_or(i64::MAX);
         let mut next_seq = sync_store::reserve_stream(conn, &patient_id, count)?;
 
-        let docs: Vec<String> = ops
+        let docs: Vec<(String, String)> = ops
             .iter()
-            .map(|c| c.row.doc_id.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let kinds: Vec<String> = ops
-            .iter()
-            .map(|c| c.row.kind.clone())
+            .map(|c| (c.row.kind.clone(), c.row.doc_id.clone()))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
         let mut state: BTreeMap<(DocKind, Uuid), BTreeMap<String, Winner>> = BTreeMap::new();
-        for row in sync_store::fields_of_docs(conn, &patient_id, &kinds, &docs)? {
+        for row in sync_store::fields_of_docs(conn, &patient_id, &docs)? {
             let kind = DocKind::parse(&row.kind)
                 .map_err(|_| ApiError::internal("corrupt kind in field_state"))?;
             let doc =

@@ -9,6 +9,7 @@ use crate::db::schema::{checkins, exercises, sessions};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Text};
 use serde_json::Value;
 use sync_core::{view::is_deleted, CheckIn, DocKey, DocKind, Exercise, Session, View};
 
@@ -201,12 +202,29 @@ macro_rules! rewrite_rows {
         for chunk in $rows.chunks(REWRITE_CHUNK) {
             for (patient, docs) in docs_by_patient(chunk.iter().map(|r| (&r.patient_id, &r.doc_id)))
             {
-                diesel::delete(
-                    $table::table
-                        .filter($table::patient_id.eq(patient))
-                        .filter($table::doc_id.eq_any(docs)),
-                )
-                .execute(&mut *$conn)?;
+                match &mut *$conn {
+                    // The ids travel as one array joined to the table: a probe of the primary
+                    // key each, whatever the planner believes (see `sync_store::fields_of_docs`).
+                    DbConnection::Pg(c) => {
+                        diesel::sql_query(concat!(
+                            "DELETE FROM ",
+                            stringify!($table),
+                            " t USING unnest($2::text[]) AS d (doc_id) \
+                             WHERE t.patient_id = $1 AND t.doc_id = d.doc_id"
+                        ))
+                        .bind::<Text, _>(patient)
+                        .bind::<Array<Text>, _>(docs)
+                        .execute(c)?;
+                    }
+                    DbConnection::Sqlite(c) => {
+                        diesel::delete(
+                            $table::table
+                                .filter($table::patient_id.eq(patient))
+                                .filter($table::doc_id.eq_any(docs)),
+                        )
+                        .execute(c)?;
+                    }
+                }
             }
             crate::per_backend!(&mut *$conn, |c| crate::in_cached_chunks!(chunk, |rows| {
                 diesel::insert_into($table::table).values(rows).execute(c)?;
