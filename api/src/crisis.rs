@@ -58,17 +58,37 @@ pub fn resources() -> CrisisResources {
     }
 }
 
-/// The columns of a check-in that can signal a crisis.
+/// What a check-in says about a crisis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrisisSigns {
+    /// "I need help now".
+    pub crisis: bool,
+    /// A lapse was recorded.
+    pub lapse: bool,
+    /// The craving's intensity, if given.
+    pub intensity: Option<i64>,
+}
+
+impl CrisisSigns {
+    /// Whether these signs call for crisis resources now.
+    pub fn call_for_help(&self, settings: &FlagSettings) -> bool {
+        is_crisis(self.crisis, self.lapse, self.intensity, settings)
+    }
+}
+
+/// The columns of a stored check-in that can signal a crisis.
 #[derive(QueryableByName)]
 #[diesel(table_name = checkins)]
-struct CrisisSigns {
+struct SignsRow {
     crisis: bool,
     lapse: Option<bool>,
     intensity: Option<i32>,
 }
 
-/// Whether any of these check-ins of `patient` now signals a crisis (after the merge, so a
+/// Whether any of these stored check-ins of `patient` signals a crisis (after the merge, so a
 /// `crisis` flag sent by another device, or a lapse whose intensity arrived separately, counts).
+/// A push reads back only the check-ins its merge did not rewrite (see
+/// [`crate::sync::push::TakenCheckins`]).
 pub fn any_crisis(
     conn: &mut DbConnection,
     patient: &str,
@@ -89,7 +109,7 @@ pub fn any_crisis(
         )
         .bind::<Text, _>(patient)
         .bind::<Array<Text>, _>(docs)
-        .load::<CrisisSigns>(c)?
+        .load::<SignsRow>(c)?
         .into_iter()
         .map(|r| (r.crisis, r.lapse, r.intensity))
         .collect(),

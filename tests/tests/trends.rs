@@ -466,6 +466,49 @@ async fn each_risk_flag_fires_on_the_data_built_for_it_and_not_otherwise() {
 }
 
 #[tokio::test]
+async fn a_retried_crisis_push_is_answered_with_resources_until_the_check_in_is_deleted() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let counselor = app.counselor(&admin).await;
+    let mut help = patient(&app, &counselor).await;
+    let me = help.session.user_id;
+    let doc = write_checkin(
+        &mut help,
+        &Checkin {
+            crisis: true,
+            ..checkin(now() - HOUR, 4, &[])
+        },
+    );
+    let batch = help.outbox.clone();
+    let first = help.push(&app).await;
+    assert!(first["crisis_resources"].is_object(), "{first}");
+
+    // The answer was lost on the way: the phone sends the same batch again and must be told
+    // again, though the server merges nothing new.
+    let again = help.push_ops(&app, &batch).await;
+    assert_eq!(
+        again["duplicates"].as_array().unwrap().len(),
+        batch.len(),
+        "{again}"
+    );
+    assert!(again["crisis_resources"].is_object(), "{again}");
+
+    // An edit older than the stored value loses the merge; the check-in still signals a crisis.
+    let mut stale = help.make_op(me, DocKind::Checkin, doc, "crisis", json!(false));
+    stale.hlc = batch[0].hlc;
+    let lost = help.push_ops(&app, &[stale.clone()]).await;
+    assert_eq!(lost["accepted"], json!([stale.id.to_string()]), "{lost}");
+    assert!(lost["crisis_resources"].is_object(), "{lost}");
+
+    // Deleted since: neither the deletion nor a retry of the first batch calls for help.
+    help.write(me, DocKind::Checkin, doc, "_deleted", json!(true));
+    let deleted = help.push(&app).await;
+    assert_eq!(deleted["crisis_resources"], Value::Null, "{deleted}");
+    let retried = help.push_ops(&app, &batch).await;
+    assert_eq!(retried["crisis_resources"], Value::Null, "{retried}");
+}
+
+#[tokio::test]
 async fn a_crisis_check_in_returns_resources_and_puts_the_patient_first_on_the_caseload() {
     let app = spawn_app().await;
     let admin = app.admin().await;

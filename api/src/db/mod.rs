@@ -4,6 +4,7 @@
 //! The backend is chosen by the database URL at start-up; every query is written once against
 //! [`DbConnection`] and runs unchanged on both.
 
+mod checkpoint;
 pub mod schema;
 
 use crate::error::ApiError;
@@ -42,16 +43,22 @@ pub type PoolError = diesel::r2d2::PoolError;
 pub const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
      PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;";
 
-/// Per-connection set-up. SQLite's settings are per connection, so they are applied on every
-/// acquire.
-#[derive(Debug, Clone, Copy)]
-struct ConnectionSetup;
+/// Per-connection set-up. SQLite's settings are per connection, so they are applied to every
+/// connection the pool opens; the pool's checkpointer lives (and stops) with the set-up, which
+/// the pool owns.
+#[derive(Debug)]
+struct ConnectionSetup {
+    _checkpointer: Option<checkpoint::Checkpointer>,
+}
 
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(sqlite) = conn {
             sqlite
                 .batch_execute(SQLITE_PRAGMAS)
+                .map_err(diesel::r2d2::Error::QueryError)?;
+            sqlite
+                .batch_execute(checkpoint::NO_AUTOCHECKPOINT)
                 .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())
@@ -61,7 +68,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
 /// Builds the pool and checks that one connection can be made, so a wrong URL fails at start-up
 /// with a clear message rather than on the first request.
 pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, String> {
-    let url = match settings.backend {
+    let (url, checkpointer) = match settings.backend {
         Backend::Sqlite => {
             let path = settings.sqlite_path();
             if path.is_empty() || path == ":memory:" {
@@ -69,14 +76,19 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, String> {
                     "an in-memory SQLite database cannot be pooled; give a file path".into(),
                 );
             }
-            path.to_string()
+            (
+                path.to_string(),
+                Some(checkpoint::Checkpointer::start(path)?),
+            )
         }
-        Backend::Postgres => settings.url.expose().clone(),
+        Backend::Postgres => (settings.url.expose().clone(), None),
     };
     Pool::builder()
         .max_size(settings.pool_size)
         .connection_timeout(settings.acquire_timeout)
-        .connection_customizer(Box::new(ConnectionSetup))
+        .connection_customizer(Box::new(ConnectionSetup {
+            _checkpointer: checkpointer,
+        }))
         .build(ConnectionManager::<DbConnection>::new(url))
         .map_err(|e| format!("cannot open the database ({}): {e}", settings.redacted()))
 }

@@ -10,15 +10,16 @@
 
 use crate::access::{self, Standing};
 use crate::auth::AuthUser;
+use crate::crisis::CrisisSigns;
 use crate::db::{self, DbConnection};
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::repo::sync_store::{self, FieldRow, OpRow};
-use crate::sync::read_model;
+use crate::sync::read_model::{self, Refresh};
 use crate::sync::receipts::{self, Receipt};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use sync_core::{
     check_drift, may_write, validate, Author, DocKey, DocKind, Op, RejectCode, Rejection,
 };
@@ -48,6 +49,38 @@ pub struct PushOutcome {
     pub rejected: Vec<RejectedOp>,
     /// What the server holds of this device's ops.
     pub receipt: Receipt,
+    /// The check-ins the push holds ops of, for the crisis check; not part of the answer.
+    #[serde(skip)]
+    pub checkins: TakenCheckins,
+}
+
+/// The check-ins a push holds ops of (accepted now, or before for a retried batch): those whose
+/// read-model row the merge just rewrote, as rewritten, and the rest by key, to be read back.
+#[derive(Debug, Clone, Default)]
+pub struct TakenCheckins {
+    /// Rows the merge rewrote: what each now says about a crisis.
+    pub rewritten: Vec<CrisisSigns>,
+    /// Patient → check-ins left as they were (a retried batch, or an edit older than the
+    /// stored value), as text ids.
+    pub unchanged: BTreeMap<String, Vec<String>>,
+}
+
+impl TakenCheckins {
+    fn new(taken: BTreeSet<(Uuid, Uuid)>, rewritten: Vec<(DocKey, CrisisSigns)>) -> Self {
+        let done: HashSet<(Uuid, Uuid)> =
+            rewritten.iter().map(|(k, _)| (k.patient, k.doc)).collect();
+        let mut unchanged: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (patient, doc) in taken.into_iter().filter(|key| !done.contains(key)) {
+            unchanged
+                .entry(patient.to_string())
+                .or_default()
+                .push(doc.to_string());
+        }
+        TakenCheckins {
+            rewritten: rewritten.into_iter().map(|(_, signs)| signs).collect(),
+            unchanged,
+        }
+    }
 }
 
 /// Limits on a push.
@@ -83,11 +116,11 @@ fn reject_code(index: usize, id: Uuid, code: &str, message: &str) -> RejectedOp 
     }
 }
 
-/// An op that passed every check that needs no lock.
+/// An op that passed every check that needs no lock; its log row is kept alongside, at the same
+/// position, so the rows go to the insert as they are.
 struct Candidate {
     index: usize,
     op: Op,
-    row: OpRow,
 }
 
 fn op_row(op: &Op, caller: &AuthUser, now_ms: i64) -> Result<OpRow, Rejection> {
@@ -207,6 +240,9 @@ fn store(
     let mut judged_seqs = Vec::new();
     let mut standings: HashMap<Uuid, Standing> = HashMap::new();
     let mut candidates: Vec<Candidate> = Vec::new();
+    let mut rows: Vec<OpRow> = Vec::new();
+    // Check-ins this push holds ops of (accepted now or before), for the crisis check.
+    let mut taken_checkins: BTreeSet<(Uuid, Uuid)> = BTreeSet::new();
     let mut in_batch: HashMap<Uuid, usize> = HashMap::new();
 
     for (index, decoded) in decoded.into_iter().enumerate() {
@@ -232,8 +268,8 @@ fn store(
             continue;
         }
         if let Some(&earlier) = in_batch.get(&op.id) {
-            let first: &Candidate = &candidates[earlier];
-            if same_op(&first.row, &row) {
+            if same_op(&rows[earlier], &row) {
+                note_checkin(&mut taken_checkins, &op);
                 duplicates.push(op.id);
             } else {
                 // Refused for good: its sequence number must not hold the receipt back.
@@ -248,19 +284,18 @@ fn store(
             continue;
         }
         in_batch.insert(op.id, candidates.len());
-        candidates.push(Candidate { index, op, row });
+        candidates.push(Candidate { index, op });
+        rows.push(row);
     }
 
     // Append every candidate whose id and device sequence number are both new; the unique keys
     // of the log decide, so a batch that is all new (the common case) needs no lookup. Those
     // left out are duplicates, `op_id_conflict`s or `device_seq_reused`: only they are read.
-    let rows: Vec<OpRow> = candidates.iter().map(|c| c.row.clone()).collect();
     let stored = sync_store::insert_new_ops(conn, &rows)?;
-    drop(rows);
-    let skipped: Vec<String> = candidates
+    let skipped: Vec<String> = rows
         .iter()
-        .filter(|c| !stored.contains(&c.row.id))
-        .map(|c| c.row.id.clone())
+        .filter(|r| !stored.contains(&r.id))
+        .map(|r| r.id.clone())
         .collect();
     // Ops left out by the insert that the log already held under their id; those it did not
     // hold were left out for their device sequence number.
@@ -274,20 +309,22 @@ fn store(
     };
     let device = caller.device_id.to_string();
 
-    let mut fresh: Vec<Candidate> = Vec::with_capacity(stored.len());
-    for c in candidates {
-        if stored.contains(&c.row.id) {
-            judged_seqs.push(c.row.device_seq);
-            fresh.push(c);
+    let mut fresh: Vec<(Candidate, OpRow)> = Vec::with_capacity(stored.len());
+    for (c, row) in candidates.into_iter().zip(rows) {
+        if stored.contains(&row.id) {
+            judged_seqs.push(row.device_seq);
+            note_checkin(&mut taken_checkins, &c.op);
+            fresh.push((c, row));
             continue;
         }
-        if let Some(existing) = logged.get(&c.row.id) {
-            if same_op(existing, &c.row) {
-                judged_seqs.push(c.row.device_seq);
+        if let Some(existing) = logged.get(&row.id) {
+            if same_op(existing, &row) {
+                judged_seqs.push(row.device_seq);
+                note_checkin(&mut taken_checkins, &c.op);
                 duplicates.push(c.op.id);
             } else {
                 // Refused for good: its sequence number must not hold the receipt back.
-                judged_seqs.push(c.row.device_seq);
+                judged_seqs.push(row.device_seq);
                 rejected.push(reject_code(
                     c.index,
                     c.op.id,
@@ -305,7 +342,8 @@ fn store(
         ));
     }
 
-    merge(conn, &fresh, &device, now_ms)?;
+    let rewritten = merge(conn, &fresh, &device, now_ms)?;
+    let checkins = TakenCheckins::new(taken_checkins, rewritten);
 
     let before = sync_store::load_receipt(conn, &device)?;
     let next = receipts::advance(before.0, &before.1, judged_seqs);
@@ -318,7 +356,7 @@ fn store(
     )?;
     rejected.sort_by_key(|r| r.index);
     Ok(PushOutcome {
-        accepted: fresh.iter().map(|c| c.op.id).collect(),
+        accepted: fresh.iter().map(|(c, _)| c.op.id).collect(),
         duplicates,
         rejected,
         receipt: Receipt {
@@ -326,31 +364,42 @@ fn store(
             high_water: next.high_water,
             gaps: receipts::gaps(next.high_water, &next.pending),
         },
+        checkins,
     })
 }
 
-/// One field's winner while merging.
-struct Winner {
+/// Remembers a check-in the push holds an op of.
+fn note_checkin(taken: &mut BTreeSet<(Uuid, Uuid)>, op: &Op) {
+    if op.kind == DocKind::Checkin {
+        taken.insert((op.patient, op.doc));
+    }
+}
+
+/// One field's winner while merging: the stored one, or an op of this push (whose log row has
+/// the field's text already, so nothing is formatted twice).
+struct Winner<'a> {
     value: Value,
     hlc: sync_core::Hlc,
     op: Uuid,
-    device: String,
-    changed: bool,
+    /// Set when an op of this push won: the stored state changes.
+    fresh: Option<&'a OpRow>,
 }
 
 /// Merges freshly logged ops into field state and refreshes the read models of every document
 /// they touched. Per patient: lock the stream, read the documents' fields, pick LWW winners with
-/// sync-core's order, write the changed fields with new stream numbers.
+/// sync-core's order, write the changed fields with new stream numbers. Returns what each
+/// rewritten check-in now says about a crisis.
 fn merge(
     conn: &mut DbConnection,
-    fresh: &[Candidate],
+    fresh: &[(Candidate, OpRow)],
     device: &str,
     now_ms: i64,
-) -> Result<(), ApiError> {
-    let mut by_patient: BTreeMap<Uuid, Vec<&Candidate>> = BTreeMap::new();
+) -> Result<Vec<(DocKey, CrisisSigns)>, ApiError> {
+    let mut by_patient: BTreeMap<Uuid, Vec<&(Candidate, OpRow)>> = BTreeMap::new();
     for c in fresh {
-        by_patient.entry(c.op.patient).or_default().push(c);
+        by_patient.entry(c.0.op.patient).or_default().push(c);
     }
+    let mut signs = Vec::new();
     for (patient, ops) in by_patient {
         let patient_id = patient.to_string();
         let count = i64::try_from(ops.len()).unwrap_or(i64::MAX);
@@ -358,12 +407,15 @@ fn merge(
 
         let docs: Vec<(String, String)> = ops
             .iter()
-            .map(|c| (c.row.kind.clone(), c.row.doc_id.clone()))
+            .map(|(_, row)| (row.kind.clone(), row.doc_id.clone()))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let mut state: BTreeMap<(DocKind, Uuid), BTreeMap<String, Winner>> = BTreeMap::new();
-        for row in sync_store::fields_of_docs(conn, &patient_id, &docs)? {
+        let stored = sync_store::fields_of_docs(conn, &patient_id, &docs)?;
+        // Documents with stored fields have a read-model row to replace; the others get a new one.
+        let mut existed: HashSet<(DocKind, Uuid)> = HashSet::new();
+        let mut state: BTreeMap<(DocKind, Uuid), BTreeMap<&str, Winner>> = BTreeMap::new();
+        for row in &stored {
             let kind = DocKind::parse(&row.kind)
                 .map_err(|_| ApiError::internal("corrupt kind in field_state"))?;
             let doc =
@@ -376,31 +428,30 @@ fn merge(
                     .parse()
                     .map_err(|_| ApiError::internal("corrupt hlc in field_state"))?,
                 op: Uuid::parse_str(&row.op_id).map_err(|_| ApiError::internal("corrupt op id"))?,
-                device: row.device_id,
-                changed: false,
+                fresh: None,
             };
+            existed.insert((kind, doc));
             state
                 .entry((kind, doc))
                 .or_default()
-                .insert(row.field, winner);
+                .insert(row.field.as_str(), winner);
         }
 
         let mut touched: HashSet<(DocKind, Uuid)> = HashSet::new();
-        for c in &ops {
+        for (c, row) in &ops {
             let fields = state.entry((c.op.kind, c.op.doc)).or_default();
-            let wins = match fields.get(&c.op.field) {
+            let wins = match fields.get(c.op.field.as_str()) {
                 Some(current) => sync_core::wins(c.op.stamp(), (&current.hlc, &current.op)),
                 None => true,
             };
             if wins {
                 fields.insert(
-                    c.op.field.clone(),
+                    c.op.field.as_str(),
                     Winner {
                         value: c.op.value.clone(),
                         hlc: c.op.hlc,
                         op: c.op.id,
-                        device: device.to_string(),
-                        changed: true,
+                        fresh: Some(row),
                     },
                 );
                 touched.insert((c.op.kind, c.op.doc));
@@ -413,28 +464,28 @@ fn merge(
             if !touched.contains(&(kind, doc)) {
                 continue;
             }
-            for (field, w) in fields.iter().filter(|(_, w)| w.changed) {
+            for row in fields.values().filter_map(|w| w.fresh) {
                 winners.push(FieldRow {
                     patient_id: patient_id.clone(),
-                    kind: kind.as_str().to_string(),
-                    doc_id: doc.to_string(),
-                    field: field.clone(),
-                    value: w.value.to_string(),
-                    hlc: w.hlc.to_string(),
-                    op_id: w.op.to_string(),
-                    device_id: w.device.clone(),
+                    kind: row.kind.clone(),
+                    doc_id: row.doc_id.clone(),
+                    field: row.field.clone(),
+                    value: row.value.clone(),
+                    hlc: row.hlc.clone(),
+                    op_id: row.id.clone(),
+                    device_id: device.to_string(),
                     seq: next_seq,
                 });
                 next_seq += 1;
             }
-            let all: Vec<(String, Value)> = fields
-                .iter()
-                .map(|(f, w)| (f.clone(), w.value.clone()))
-                .collect();
-            refreshed.push((DocKey { patient, kind, doc }, all));
+            refreshed.push(Refresh {
+                key: DocKey { patient, kind, doc },
+                fields: fields.iter().map(|(f, w)| (*f, &w.value)).collect(),
+                existed: existed.contains(&(kind, doc)),
+            });
         }
         sync_store::upsert_fields(conn, &winners)?;
-        read_model::refresh_many(conn, &refreshed, now_ms)?;
+        signs.extend(read_model::refresh_many(conn, &refreshed, now_ms)?);
     }
-    Ok(())
+    Ok(signs)
 }

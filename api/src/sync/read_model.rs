@@ -5,6 +5,7 @@
 //! they happened (from the UTC offset the phone recorded), computed here once at write time so
 //! that trends are a plain `GROUP BY` on both backends.
 
+use crate::crisis::CrisisSigns;
 use crate::db::schema::{checkins, exercises, sessions};
 use crate::db::DbConnection;
 use crate::error::ApiError;
@@ -109,9 +110,9 @@ pub struct SessionRow {
     pub updated_at: i64,
 }
 
-fn checkin_row(key: DocKey, fields: &[(String, Value)], now_ms: i64) -> CheckinRow {
-    let deleted = is_deleted(fields.iter().map(|(f, v)| (f.as_str(), v)));
-    let c = CheckIn::from_fields(key, fields.iter().map(|(f, v)| (f.as_str(), v)));
+fn checkin_row(key: DocKey, fields: &[(&str, &Value)], now_ms: i64) -> CheckinRow {
+    let deleted = is_deleted(fields.iter().copied());
+    let c = CheckIn::from_fields(key, fields.iter().copied());
     let local = c.recorded_at.map(|at| local_time(at, c.tz_offset_min));
     CheckinRow {
         patient_id: key.patient.to_string(),
@@ -134,9 +135,9 @@ fn checkin_row(key: DocKey, fields: &[(String, Value)], now_ms: i64) -> CheckinR
     }
 }
 
-fn exercise_row(key: DocKey, fields: &[(String, Value)], now_ms: i64) -> ExerciseRow {
-    let deleted = is_deleted(fields.iter().map(|(f, v)| (f.as_str(), v)));
-    let e = Exercise::from_fields(key, fields.iter().map(|(f, v)| (f.as_str(), v)));
+fn exercise_row(key: DocKey, fields: &[(&str, &Value)], now_ms: i64) -> ExerciseRow {
+    let deleted = is_deleted(fields.iter().copied());
+    let e = Exercise::from_fields(key, fields.iter().copied());
     let local = e.started_at.map(|at| local_time(at, e.tz_offset_min));
     ExerciseRow {
         patient_id: key.patient.to_string(),
@@ -156,9 +157,9 @@ fn exercise_row(key: DocKey, fields: &[(String, Value)], now_ms: i64) -> Exercis
     }
 }
 
-fn session_row(key: DocKey, fields: &[(String, Value)], now_ms: i64) -> SessionRow {
-    let deleted = is_deleted(fields.iter().map(|(f, v)| (f.as_str(), v)));
-    let s = Session::from_fields(key, fields.iter().map(|(f, v)| (f.as_str(), v)));
+fn session_row(key: DocKey, fields: &[(&str, &Value)], now_ms: i64) -> SessionRow {
+    let deleted = is_deleted(fields.iter().copied());
+    let s = Session::from_fields(key, fields.iter().copied());
     SessionRow {
         patient_id: key.patient.to_string(),
         doc_id: key.doc.to_string(),
@@ -177,11 +178,22 @@ fn session_row(key: DocKey, fields: &[(String, Value)], now_ms: i64) -> SessionR
     }
 }
 
-/// Rows per multi-row insert: well under both backends' bind-parameter limits (17 columns).
-const REWRITE_CHUNK: usize = 500;
+/// Ids per `IN (…)` list of the SQLite delete.
+const DELETE_CHUNK: usize = 500;
 
-/// `(patient, doc ids)` of a chunk of read-model rows, so old rows are deleted per patient and
-/// never across patients.
+/// One document to rewrite: its complete merged field list, and whether it had stored fields
+/// before this push (only then does it have a read-model row to replace).
+pub struct Refresh<'a> {
+    /// The document.
+    pub key: DocKey,
+    /// Every merged field, by name.
+    pub fields: Vec<(&'a str, &'a Value)>,
+    /// Whether the document had stored fields before.
+    pub existed: bool,
+}
+
+/// `(patient, doc ids)` of documents, so old rows are deleted per patient and never across
+/// patients.
 fn docs_by_patient<'a>(
     keys: impl Iterator<Item = (&'a String, &'a String)>,
 ) -> Vec<(&'a String, Vec<&'a String>)> {
@@ -195,67 +207,97 @@ fn docs_by_patient<'a>(
     grouped
 }
 
-/// Replaces the read-model rows of one table: delete the documents' old rows, insert the new
-/// ones (every column is given, so this is an upsert without per-backend `ON CONFLICT` clauses).
+/// Replaces the read-model rows of one table: delete the old rows of the documents that had
+/// one, insert every new row (every column is given, so this is an upsert without per-backend
+/// `ON CONFLICT` clauses; a push of new documents, the common case, deletes nothing).
 macro_rules! rewrite_rows {
-    ($conn:expr, $table:ident, $rows:expr) => {
-        for chunk in $rows.chunks(REWRITE_CHUNK) {
-            for (patient, docs) in docs_by_patient(chunk.iter().map(|r| (&r.patient_id, &r.doc_id)))
-            {
-                match &mut *$conn {
-                    // The ids travel as one array joined to the table: a probe of the primary
-                    // key each, whatever the planner believes (see `sync_store::fields_of_docs`).
-                    DbConnection::Pg(c) => {
-                        diesel::sql_query(concat!(
-                            "DELETE FROM ",
-                            stringify!($table),
-                            " t USING unnest($2::text[]) AS d (doc_id) \
-                             WHERE t.patient_id = $1 AND t.doc_id = d.doc_id"
-                        ))
-                        .bind::<Text, _>(patient)
-                        .bind::<Array<Text>, _>(docs)
-                        .execute(c)?;
-                    }
-                    DbConnection::Sqlite(c) => {
+    ($conn:expr, $table:ident, $rows:expr, $existed:expr) => {
+        let old = $rows
+            .iter()
+            .zip($existed.iter())
+            .filter(|(_, existed)| **existed)
+            .map(|(r, _)| (&r.patient_id, &r.doc_id));
+        for (patient, docs) in docs_by_patient(old) {
+            match &mut *$conn {
+                // The ids travel as one array joined to the table: a probe of the primary
+                // key each, whatever the planner believes (see `sync_store::fields_of_docs`).
+                DbConnection::Pg(c) => {
+                    diesel::sql_query(concat!(
+                        "DELETE FROM ",
+                        stringify!($table),
+                        " t USING unnest($2::text[]) AS d (doc_id) \
+                         WHERE t.patient_id = $1 AND t.doc_id = d.doc_id"
+                    ))
+                    .bind::<Text, _>(patient)
+                    .bind::<Array<Text>, _>(&docs)
+                    .execute(c)?;
+                }
+                DbConnection::Sqlite(c) => {
+                    for chunk in docs.chunks(DELETE_CHUNK) {
                         diesel::delete(
                             $table::table
                                 .filter($table::patient_id.eq(patient))
-                                .filter($table::doc_id.eq_any(docs)),
+                                .filter($table::doc_id.eq_any(chunk)),
                         )
                         .execute(c)?;
                     }
                 }
             }
-            crate::per_backend!(&mut *$conn, |c| crate::in_cached_chunks!(chunk, |rows| {
-                diesel::insert_into($table::table).values(rows).execute(c)?;
-            }));
         }
+        crate::per_backend!(&mut *$conn, |c| crate::in_cached_chunks!($rows, |rows| {
+            diesel::insert_into($table::table).values(rows).execute(c)?;
+        }));
     };
 }
 
 /// Rewrites the read-model rows of many documents, each from its complete merged field list:
-/// a few multi-row statements per kind (and chunk) instead of statements per document. Plans
-/// have no read model yet: they are read through pulls.
+/// a few multi-row statements per kind instead of statements per document. Plans have no read
+/// model yet: they are read through pulls. Returns what each rewritten check-in now says about
+/// a crisis (a deleted one says nothing).
 pub fn refresh_many(
     conn: &mut DbConnection,
-    docs: &[(DocKey, Vec<(String, Value)>)],
+    docs: &[Refresh<'_>],
     now_ms: i64,
-) -> Result<(), ApiError> {
+) -> Result<Vec<(DocKey, CrisisSigns)>, ApiError> {
     let mut checkin_rows = Vec::new();
+    let mut checkins_existed = Vec::new();
     let mut exercise_rows = Vec::new();
+    let mut exercises_existed = Vec::new();
     let mut session_rows = Vec::new();
-    for (key, fields) in docs {
-        match key.kind {
-            DocKind::Checkin => checkin_rows.push(checkin_row(*key, fields, now_ms)),
-            DocKind::Exercise => exercise_rows.push(exercise_row(*key, fields, now_ms)),
-            DocKind::Session => session_rows.push(session_row(*key, fields, now_ms)),
+    let mut sessions_existed = Vec::new();
+    let mut signs = Vec::new();
+    for doc in docs {
+        match doc.key.kind {
+            DocKind::Checkin => {
+                let row = checkin_row(doc.key, &doc.fields, now_ms);
+                if !row.deleted {
+                    signs.push((
+                        doc.key,
+                        CrisisSigns {
+                            crisis: row.crisis,
+                            lapse: row.lapse.unwrap_or(false),
+                            intensity: row.intensity.map(i64::from),
+                        },
+                    ));
+                }
+                checkin_rows.push(row);
+                checkins_existed.push(doc.existed);
+            }
+            DocKind::Exercise => {
+                exercise_rows.push(exercise_row(doc.key, &doc.fields, now_ms));
+                exercises_existed.push(doc.existed);
+            }
+            DocKind::Session => {
+                session_rows.push(session_row(doc.key, &doc.fields, now_ms));
+                sessions_existed.push(doc.existed);
+            }
             DocKind::Plan => {}
         }
     }
-    rewrite_rows!(conn, checkins, checkin_rows);
-    rewrite_rows!(conn, exercises, exercise_rows);
-    rewrite_rows!(conn, sessions, session_rows);
-    Ok(())
+    rewrite_rows!(conn, checkins, checkin_rows, checkins_existed);
+    rewrite_rows!(conn, exercises, exercise_rows, exercises_existed);
+    rewrite_rows!(conn, sessions, session_rows, sessions_existed);
+    Ok(signs)
 }
 
 #[cfg(test)]

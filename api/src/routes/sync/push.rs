@@ -10,7 +10,6 @@ use crate::sync::push::{self, PushLimits, PushOutcome};
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// A batch of ops. Each is judged on its own, so one bad op never sinks the batch.
 #[derive(Debug, Deserialize)]
@@ -33,44 +32,6 @@ pub struct PushResponse {
     pub crisis_resources: Option<CrisisResources>,
 }
 
-/// The check-in documents a batch touches: `(op id, patient, doc)` as text.
-fn checkin_docs(ops: &[Value]) -> Vec<(String, String, String)> {
-    let text = |op: &Value, key: &str| {
-        op.get(key)
-            .and_then(Value::as_str)
-            .and_then(|v| uuid::Uuid::try_parse(v).ok())
-            .map(|v| v.to_string())
-    };
-    ops.iter()
-        .filter(|op| op.get("kind").and_then(Value::as_str) == Some("checkin"))
-        .filter_map(|op| Some((text(op, "id")?, text(op, "patient")?, text(op, "doc")?)))
-        .collect()
-}
-
-/// The documents of the ops the server took (accepted now or before), grouped by patient: only
-/// records the caller was allowed to write are looked at.
-fn taken_docs(
-    docs: &[(String, String, String)],
-    outcome: &PushOutcome,
-) -> BTreeMap<String, Vec<String>> {
-    let taken: std::collections::HashSet<String> = outcome
-        .accepted
-        .iter()
-        .chain(&outcome.duplicates)
-        .map(|id| id.to_string())
-        .collect();
-    let mut by_patient: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (id, patient, doc) in docs {
-        if taken.contains(id) {
-            let list = by_patient.entry(patient.clone()).or_default();
-            if !list.contains(doc) {
-                list.push(doc.clone());
-            }
-        }
-    }
-    by_patient
-}
-
 /// Stores and merges a batch; answers only after it is committed.
 #[tracing::instrument(skip_all, fields(device_id = %caller.device_id, ops = body.ops.len()))]
 pub async fn push(
@@ -90,14 +51,19 @@ pub async fn push(
         max_clock_ahead_ms: state.settings.sync.max_clock_ahead_ms,
     };
     let now = now_ms();
-    let docs = checkin_docs(&ops);
     let flags = state.settings.trends.flags.clone();
     let (outcome, in_crisis) = db::run(&state.pool, move |conn| {
         let outcome = push::push(conn, &caller, ops, limits, now)?;
-        // Evaluated on arrival, after the commit, whatever day the check-in was made.
-        let mut in_crisis = false;
-        for (patient, docs) in &taken_docs(&docs, &outcome) {
-            in_crisis |= crisis::any_crisis(conn, patient, docs, &flags)?;
+        // Evaluated on arrival, after the commit, whatever day the check-in was made: the
+        // check-ins the merge rewrote as it left them, any others the push holds ops of (a
+        // retried batch) as stored.
+        let taken = &outcome.checkins;
+        let mut in_crisis = taken.rewritten.iter().any(|s| s.call_for_help(&flags));
+        for (patient, docs) in &taken.unchanged {
+            if in_crisis {
+                break;
+            }
+            in_crisis = crisis::any_crisis(conn, patient, docs, &flags)?;
         }
         Ok((outcome, in_crisis))
     })
