@@ -49,7 +49,9 @@ OPTIONS:
   --ceiling-rows N     rows of the plain-insert ceiling (default 100000)
   --pull-max N         most changes each pulling task reads per page size (default 20000)
   --history N          ops of history for the history-independence pull (default 1000000)
-  --reps N             measured pulls at each history size (default 40)";
+  --reps N             measured pulls at each history size (default 40)
+  --batches LIST       push batch sizes, comma-separated (default 100,1000; a phone's own
+                       pushes are nearer 10)";
 
 struct Options {
     backend: Backend,
@@ -60,6 +62,7 @@ struct Options {
     pull_max: usize,
     history: usize,
     reps: usize,
+    batches: Vec<usize>,
 }
 
 fn options() -> Res<Options> {
@@ -74,6 +77,7 @@ fn options() -> Res<Options> {
         pull_max: 20_000,
         history: 1_000_000,
         reps: 40,
+        batches: vec![100, 1_000],
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -92,6 +96,12 @@ fn options() -> Res<Options> {
             "--pull-max" => o.pull_max = value()?.parse()?,
             "--history" => o.history = value()?.parse()?,
             "--reps" => o.reps = value()?.parse()?,
+            "--batches" => {
+                o.batches = value()?
+                    .split(',')
+                    .map(|b| b.trim().parse())
+                    .collect::<Result<_, _>>()?
+            }
             other => return Err(format!("unknown option {other}\n\n{USAGE}").into()),
         }
     }
@@ -100,8 +110,8 @@ fn options() -> Res<Options> {
         Some("postgres") => Backend::Postgres(pg_url),
         _ => return Err(format!("--backend sqlite|postgres is required\n\n{USAGE}").into()),
     };
-    if o.concurrency == 0 || o.patients == 0 || o.reps == 0 {
-        return Err("--concurrency, --patients and --reps must be at least 1".into());
+    if o.concurrency == 0 || o.patients == 0 || o.reps == 0 || o.batches.contains(&0) {
+        return Err("--concurrency, --patients, --reps and --batches must be at least 1".into());
     }
     Ok(o)
 }
@@ -194,7 +204,7 @@ async fn run(o: &Options, db: &RunDb) -> Res<()> {
     }
 
     // 2. Push.
-    for batch in [100, 1_000] {
+    for &batch in &o.batches {
         let (ops, elapsed, lat, spent) = push_phase(&api, &mut devices, o, batch, &meter).await?;
         let r = rate(ops, elapsed);
         let cpu = per_item_us(spent, ops);

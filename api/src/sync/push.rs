@@ -156,7 +156,8 @@ fn same_op(logged: &OpRow, row: &OpRow) -> bool {
 
 /// Runs a push: every check that needs no database first, outside the write transaction (on
 /// SQLite writers queue for one lock, so work done before taking it runs in parallel with other
-/// pushes), then the rest inside it.
+/// pushes), then the rest inside it (on SQLite a transaction shared with the pushes queued at
+/// the same moment, each in a savepoint of its own: see [`db::group_commit`]).
 pub fn push(
     conn: &mut DbConnection,
     caller: &AuthUser,
@@ -165,7 +166,8 @@ pub fn push(
     now_ms: i64,
 ) -> Result<PushOutcome, ApiError> {
     let decoded = decode_all(caller, raw_ops, limits, now_ms);
-    db::write_tx(conn, |conn| store(conn, caller, decoded, now_ms))
+    let caller = *caller;
+    db::group_commit::write(conn, move |conn| store(conn, &caller, decoded, now_ms))
 }
 
 /// An op after the checks that need no database, or why it was refused.

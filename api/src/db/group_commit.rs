@@ -1,0 +1,341 @@
+//! Group commit on a writer connection: SQLite writes that arrive while another write
+//! transaction runs share the next transaction instead of taking one each, and every grouped
+//! transaction runs on one connection kept for writing.
+//!
+//! SQLite admits one writer at a time. A pooled connection that writes after another connection
+//! did must re-read every page the other changed (its page cache is dropped), and each commit
+//! rewrites the write-ahead log's copy of every page the transaction touched, however few rows it
+//! added; with many phones pushing a few ops each, that re-reading, the per-commit writes and the
+//! hand-over of the write lock between threads cost more than the rows. So each database opened
+//! with [`super::build_pool`] has a [`Writer`]: one waiting thread (the leader) takes every queued
+//! write, runs each in a savepoint of one `BEGIN IMMEDIATE` transaction on the writer's own
+//! connection, commits once, and hands every writer its result.
+//!
+//! What each writer sees is unchanged: its work is all-or-nothing (a failing write rolls back to
+//! its savepoint and the others go on), it is answered only after the shared commit is durable,
+//! and if the commit fails every writer of the group gets the error. PostgreSQL has no single
+//! writer to queue for: there each write is a transaction of its own.
+
+use super::checkpoint::NO_AUTOCHECKPOINT;
+use super::{write_tx, DbConnection, SQLITE_PRAGMAS, SQLITE_WRITER};
+use crate::error::ApiError;
+use diesel::connection::{
+    AnsiTransactionManager, Connection, SimpleConnection, TransactionManager,
+};
+use diesel::sql_types::Text;
+use diesel::{RunQueryDsl, SqliteConnection};
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+
+/// Most writes one transaction takes, so that the first writer of a group is not kept waiting
+/// behind an endless stream of later ones.
+const MAX_GROUP: usize = 32;
+
+/// Called with the shared commit's outcome, once.
+type Settle = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// One queued write: runs in the leader's transaction (or, given no connection because the
+/// transaction could not begin, does not run) and returns how to settle its writer.
+type Job = Box<dyn FnOnce(Option<&mut DbConnection>) -> Settle + Send>;
+
+/// The writes waiting for a transaction, and whether a leader is running one.
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    leading: bool,
+}
+
+/// One SQLite database's writer: its queue and its own connection.
+pub struct Writer {
+    /// The database file as SQLite names it (see [`file_of`]).
+    file: String,
+    queue: Mutex<Queue>,
+    /// Woken when a group has been settled and leadership is free.
+    settled: Condvar,
+    conn: Mutex<DbConnection>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").field("file", &self.file).finish()
+    }
+}
+
+/// The writers of the databases this process has open, by file; a pool owns its writer, so
+/// an entry lives as long as its pool.
+static WRITERS: Mutex<Vec<Weak<Writer>>> = Mutex::new(Vec::new());
+
+#[derive(diesel::QueryableByName)]
+struct MainFile {
+    #[diesel(sql_type = Text)]
+    file: String,
+}
+
+/// The file of the connection's main database, as SQLite resolved it (absolute), so that two
+/// spellings of one path find one writer.
+fn file_of(conn: &mut SqliteConnection) -> Result<String, diesel::result::Error> {
+    Ok(
+        diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .get_result::<MainFile>(conn)?
+            .file,
+    )
+}
+
+impl Writer {
+    /// Opens the writer connection of the SQLite database at `path` and registers it.
+    pub fn open(path: &str) -> Result<Arc<Writer>, String> {
+        let mut conn = SqliteConnection::establish(path)
+            .map_err(|e| format!("cannot open the database for writing: {e}"))?;
+        conn.batch_execute(SQLITE_PRAGMAS)
+            .and_then(|()| conn.batch_execute(NO_AUTOCHECKPOINT))
+            .map_err(|e| format!("cannot set up the writer connection: {e}"))?;
+        let file = file_of(&mut conn).map_err(|e| format!("cannot name the database file: {e}"))?;
+        let writer = Arc::new(Writer {
+            file,
+            queue: Mutex::new(Queue::default()),
+            settled: Condvar::new(),
+            conn: Mutex::new(DbConnection::Sqlite(conn)),
+        });
+        let mut all = WRITERS.lock().unwrap_or_else(PoisonError::into_inner);
+        all.retain(|w| w.strong_count() > 0);
+        all.push(Arc::downgrade(&writer));
+        Ok(writer)
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The writer of the database `conn` is open on, if a pool registered one.
+fn writer_of(conn: &mut SqliteConnection) -> Result<Option<Arc<Writer>>, ApiError> {
+    let file = file_of(conn)?;
+    let all = WRITERS.lock().unwrap_or_else(PoisonError::into_inner);
+    Ok(all
+        .iter()
+        .filter_map(Weak::upgrade)
+        .find(|w| w.file == file))
+}
+
+/// A writer's result, filled in by whichever thread led its group.
+type Slot<T> = Arc<Mutex<Option<Result<T, ApiError>>>>;
+
+/// Runs `f` as one all-or-nothing write and returns once it is committed: on SQLite inside a
+/// transaction shared with the writes queued at the same moment, on the database's writer
+/// connection (a connection from elsewhere than [`super::build_pool`] gets a transaction of its
+/// own); on PostgreSQL in a transaction of its own. `conn` must not be inside a transaction.
+pub fn write<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let writer = match conn {
+        DbConnection::Pg(_) => return conn.transaction(f),
+        DbConnection::Sqlite(sqlite) => writer_of(sqlite)?,
+    };
+    let Some(writer) = writer else {
+        return write_tx(conn, f);
+    };
+    let slot: Slot<T> = Arc::new(Mutex::new(None));
+    let mine = Arc::clone(&slot);
+    let job: Job = Box::new(move |conn| {
+        // A savepoint of the leader's transaction: an error (or a panic) undoes only this write.
+        let result = conn.map(|conn| {
+            catch_unwind(AssertUnwindSafe(|| conn.transaction(f))).unwrap_or_else(|_| {
+                // diesel leaves a savepoint open when its closure panics: undo it here, or the
+                // shared commit would keep half of this write.
+                let undone =
+                    <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
+                Err(ApiError::internal(match undone {
+                    Ok(()) => "a write panicked".to_string(),
+                    Err(e) => format!("a write panicked and could not be undone: {e}"),
+                }))
+            })
+        });
+        Box::new(move |committed: Result<(), String>| {
+            let outcome = match (committed, result) {
+                (Ok(()), Some(result)) => result,
+                // Its own error says more than the transaction's.
+                (Err(_), Some(Err(e))) => Err(e),
+                (Err(cause), _) => Err(ApiError::internal(cause)),
+                (Ok(()), None) => Err(ApiError::internal("the write was not run")),
+            };
+            *mine.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
+        })
+    });
+
+    let mut q = writer.queue();
+    q.jobs.push_back(job);
+    loop {
+        if let Some(result) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            return result;
+        }
+        if !q.leading && !q.jobs.is_empty() {
+            q.leading = true;
+            let group: Vec<Job> = {
+                let n = q.jobs.len().min(MAX_GROUP);
+                q.jobs.drain(..n).collect()
+            };
+            drop(q);
+            lead(
+                &mut writer.conn.lock().unwrap_or_else(PoisonError::into_inner),
+                group,
+            );
+            q = writer.queue();
+            q.leading = false;
+            writer.settled.notify_all();
+            continue;
+        }
+        q = writer
+            .settled
+            .wait(q)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+}
+
+/// Runs one group in one transaction on `conn` and settles every writer in it.
+fn lead(conn: &mut DbConnection, group: Vec<Job>) {
+    let _writer = SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner);
+    let DbConnection::Sqlite(sqlite) = conn else {
+        unreachable!("only SQLite writes are grouped");
+    };
+    if let Err(e) = AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE") {
+        let cause = format!("cannot begin a write transaction: {e}");
+        for job in group {
+            job(None)(Err(cause.clone()));
+        }
+        return;
+    }
+    let settles: Vec<Settle> = group.into_iter().map(|job| job(Some(&mut *conn))).collect();
+    let DbConnection::Sqlite(sqlite) = conn else {
+        unreachable!("a connection does not change backend");
+    };
+    let committed = AnsiTransactionManager::commit_transaction(sqlite).map_err(|e| {
+        let _ = AnsiTransactionManager::rollback_transaction(sqlite);
+        format!("the write transaction could not commit: {e}")
+    });
+    for settle in settles {
+        settle(committed.clone());
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+    use crate::db::build_pool;
+    use crate::settings::DatabaseSettings;
+    use diesel::connection::SimpleConnection;
+    use diesel::sql_types::BigInt;
+    use diesel::RunQueryDsl;
+    use std::time::Duration;
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    fn insert(conn: &mut DbConnection, n: i64) -> Result<(), ApiError> {
+        diesel::sql_query("INSERT INTO t (n) VALUES ($1)")
+            .bind::<BigInt, _>(n)
+            .execute(conn)?;
+        Ok(())
+    }
+
+    fn rows(conn: &mut DbConnection) -> i64 {
+        diesel::sql_query("SELECT COUNT(*) AS n FROM t")
+            .get_result::<Count>(conn)
+            .unwrap()
+            .n
+    }
+
+    /// A pool on a fresh file with table `t`; the file is removed when dropped.
+    struct TempDb {
+        pool: Option<crate::db::DbPool>,
+        path: String,
+    }
+
+    impl TempDb {
+        fn new() -> Self {
+            let path = std::env::temp_dir()
+                .join(format!("tether-group-{}.db", uuid::Uuid::new_v4()))
+                .to_string_lossy()
+                .to_string();
+            let settings = DatabaseSettings::from_url(&path, 24, Duration::from_secs(10));
+            let pool = build_pool(&settings).unwrap();
+            pool.get()
+                .unwrap()
+                .batch_execute("CREATE TABLE t (n BIGINT PRIMARY KEY NOT NULL)")
+                .unwrap();
+            TempDb {
+                pool: Some(pool),
+                path,
+            }
+        }
+
+        fn pool(&self) -> &crate::db::DbPool {
+            self.pool.as_ref().unwrap()
+        }
+    }
+
+    impl Drop for TempDb {
+        fn drop(&mut self) {
+            drop(self.pool.take());
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.path));
+            }
+        }
+    }
+
+    /// Writers on many threads at once, every fourth of them failing after its insert and one
+    /// panicking: each learns its own outcome, and exactly the successful writes are stored.
+    #[test]
+    fn concurrent_writers_each_get_their_own_outcome_and_only_theirs_is_undone() {
+        let db = TempDb::new();
+        let pool = db.pool();
+
+        let writers: Vec<_> = (0..20_i64)
+            .map(|n| {
+                let pool = pool.clone();
+                std::thread::spawn(move || {
+                    let mut conn = pool.get().unwrap();
+                    write(&mut conn, move |conn| {
+                        insert(conn, n)?;
+                        if n == 7 {
+                            panic!("a bug in one write");
+                        }
+                        if n % 4 == 0 {
+                            return Err(ApiError::internal(format!("refused {n}")));
+                        }
+                        Ok(n)
+                    })
+                })
+            })
+            .collect();
+        for (n, w) in (0..20_i64).zip(writers) {
+            match w.join().unwrap() {
+                Ok(got) => assert!(n % 4 != 0 && n != 7 && got == n, "{n} -> {got}"),
+                Err(e) => assert!(n % 4 == 0 || n == 7, "{n} failed: {e:?}"),
+            }
+        }
+        // 20 writes, 5 refused (0, 4, 8, 12, 16), one panicked (7).
+        assert_eq!(rows(&mut pool.get().unwrap()), 14);
+
+        // A write that repeats another's key fails alone, without undoing the first.
+        let mut conn = pool.get().unwrap();
+        assert!(write(&mut conn, |conn| insert(conn, 1)).is_err());
+        assert_eq!(rows(&mut conn), 14);
+    }
+
+    /// Each database has its own writer: a write through one pool never lands in another's file.
+    #[test]
+    fn writes_land_in_the_database_of_the_connection_they_came_from() {
+        let (a, b) = (TempDb::new(), TempDb::new());
+        write(&mut a.pool().get().unwrap(), |conn| insert(conn, 1)).unwrap();
+        write(&mut b.pool().get().unwrap(), |conn| insert(conn, 2)).unwrap();
+        write(&mut b.pool().get().unwrap(), |conn| insert(conn, 3)).unwrap();
+        assert_eq!(rows(&mut a.pool().get().unwrap()), 1);
+        assert_eq!(rows(&mut b.pool().get().unwrap()), 2);
+    }
+}
