@@ -6,7 +6,6 @@ use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::trends::flags::{is_crisis, FlagSettings};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Text};
 use serde::Serialize;
 
 /// One place to reach help.
@@ -76,15 +75,6 @@ impl CrisisSigns {
     }
 }
 
-/// The columns of a stored check-in that can signal a crisis.
-#[derive(QueryableByName)]
-#[diesel(table_name = checkins)]
-struct SignsRow {
-    crisis: bool,
-    lapse: Option<bool>,
-    intensity: Option<i32>,
-}
-
 /// Whether any of these stored check-ins of `patient` signals a crisis (after the merge, so a
 /// `crisis` flag sent by another device, or a lapse whose intensity arrived separately, counts).
 /// A push reads back only the check-ins its merge did not rewrite (see
@@ -98,34 +88,26 @@ pub fn any_crisis(
     if docs.is_empty() {
         return Ok(false);
     }
-    let rows: Vec<(bool, Option<bool>, Option<i32>)> = match conn {
-        // The ids as one array joined to the table: a probe of the primary key each, whatever
-        // the planner believes (see `sync_store::fields_of_docs`).
-        DbConnection::Pg(c) => diesel::sql_query(
-            "SELECT c.crisis, c.lapse, c.intensity \
-             FROM unnest($2::text[]) AS d (doc_id) \
-             JOIN checkins c ON c.patient_id = $1 AND c.doc_id = d.doc_id \
-             WHERE NOT c.deleted",
-        )
-        .bind::<Text, _>(patient)
-        .bind::<Array<Text>, _>(docs)
-        .load::<SignsRow>(c)?
-        .into_iter()
-        .map(|r| (r.crisis, r.lapse, r.intensity))
-        .collect(),
-        DbConnection::Sqlite(c) => checkins::table
+    // One query per check-in on its whole primary key, a plan no statistics can spoil; only a
+    // retried batch (or an edit that lost) comes here.
+    for doc in docs {
+        let signs = checkins::table
             .filter(checkins::patient_id.eq(patient))
-            .filter(checkins::doc_id.eq_any(docs))
+            .filter(checkins::doc_id.eq(doc))
             .filter(checkins::deleted.eq(false))
             .select((checkins::crisis, checkins::lapse, checkins::intensity))
-            .load(c)?,
-    };
-    Ok(rows.into_iter().any(|(crisis, lapse, intensity)| {
-        is_crisis(
-            crisis,
-            lapse.unwrap_or(false),
-            intensity.map(i64::from),
-            settings,
-        )
-    }))
+            .first::<(bool, Option<bool>, Option<i32>)>(conn)
+            .optional()?;
+        if let Some((crisis, lapse, intensity)) = signs {
+            let signs = CrisisSigns {
+                crisis,
+                lapse: lapse.unwrap_or(false),
+                intensity: intensity.map(i64::from),
+            };
+            if signs.call_for_help(settings) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }

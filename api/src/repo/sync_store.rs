@@ -155,12 +155,14 @@ pub struct FieldRow {
 
 /// Every field of the given `(kind, doc_id)` documents of one patient.
 ///
-/// PostgreSQL joins the keys as arrays, so every document is one probe of the primary key
-/// whatever the planner believes about the table: a prepared `doc_id = ANY($n)` got a generic
-/// plan that read all of the patient's rows and compared each with every id (its cost grew with
-/// the patient's history). SQLite probes the primary key for each `kind IN … AND doc_id IN …`
-/// pair (rows of a document id under another of these kinds may come back too; the caller keys
-/// by `(kind, doc)`).
+/// PostgreSQL probes the primary key once per document, whatever the planner believes about the
+/// table: the keys travel as arrays, and each document's fields are a `LATERAL` subquery that
+/// `OFFSET 0` keeps from being merged into a join. Without the fence, statistics that lag a
+/// growing table made it hash-join the keys against every row of the patient (and a prepared
+/// `doc_id = ANY($n)` compared every row with every id): a push's cost grew with the patient's
+/// history. SQLite probes the primary key for each `kind IN … AND doc_id IN …` pair (rows of a
+/// document id under another of these kinds may come back too; the caller keys by
+/// `(kind, doc)`).
 pub fn fields_of_docs(
     conn: &mut DbConnection,
     patient: &str,
@@ -172,11 +174,11 @@ pub fn fields_of_docs(
             for chunk in docs.chunks(PG_ARRAY_CHUNK) {
                 found.extend(
                     diesel::sql_query(
-                        "SELECT f.patient_id, f.kind, f.doc_id, f.field, f.value, f.hlc, \
-                         f.op_id, f.device_id, f.seq \
-                         FROM unnest($2::text[], $3::text[]) AS d (kind, doc_id) \
-                         JOIN field_state f ON f.patient_id = $1 AND f.kind = d.kind \
-                         AND f.doc_id = d.doc_id",
+                        "SELECT f.* FROM unnest($2::text[], $3::text[]) AS d (kind, doc_id) \
+                         CROSS JOIN LATERAL (SELECT patient_id, kind, doc_id, field, value, \
+                         hlc, op_id, device_id, seq FROM field_state \
+                         WHERE patient_id = $1 AND kind = d.kind AND doc_id = d.doc_id \
+                         OFFSET 0) AS f",
                     )
                     .bind::<Text, _>(patient)
                     .bind::<Array<Text>, _>(column(chunk, |(kind, _)| kind))

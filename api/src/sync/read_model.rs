@@ -10,7 +10,6 @@ use crate::db::schema::{checkins, exercises, sessions};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Text};
 use serde_json::Value;
 use sync_core::{view::is_deleted, CheckIn, DocKey, DocKind, Exercise, Session, View};
 
@@ -178,9 +177,6 @@ fn session_row(key: DocKey, fields: &[(&str, &Value)], now_ms: i64) -> SessionRo
     }
 }
 
-/// Ids per `IN (…)` list of the SQLite delete.
-const DELETE_CHUNK: usize = 500;
-
 /// One document to rewrite: its complete merged field list, and whether it had stored fields
 /// before this push (only then does it have a read-model row to replace).
 pub struct Refresh<'a> {
@@ -190,21 +186,6 @@ pub struct Refresh<'a> {
     pub fields: Vec<(&'a str, &'a Value)>,
     /// Whether the document had stored fields before.
     pub existed: bool,
-}
-
-/// `(patient, doc ids)` of documents, so old rows are deleted per patient and never across
-/// patients.
-fn docs_by_patient<'a>(
-    keys: impl Iterator<Item = (&'a String, &'a String)>,
-) -> Vec<(&'a String, Vec<&'a String>)> {
-    let mut grouped: Vec<(&String, Vec<&String>)> = Vec::new();
-    for (patient, doc) in keys {
-        match grouped.iter_mut().find(|(p, _)| *p == patient) {
-            Some((_, docs)) => docs.push(doc),
-            None => grouped.push((patient, vec![doc])),
-        }
-    }
-    grouped
 }
 
 /// Replaces the read-model rows of one table: delete the old rows of the documents that had
@@ -217,32 +198,15 @@ macro_rules! rewrite_rows {
             .zip($existed.iter())
             .filter(|(_, existed)| **existed)
             .map(|(r, _)| (&r.patient_id, &r.doc_id));
-        for (patient, docs) in docs_by_patient(old) {
-            match &mut *$conn {
-                // The ids travel as one array joined to the table: a probe of the primary
-                // key each, whatever the planner believes (see `sync_store::fields_of_docs`).
-                DbConnection::Pg(c) => {
-                    diesel::sql_query(concat!(
-                        "DELETE FROM ",
-                        stringify!($table),
-                        " t USING unnest($2::text[]) AS d (doc_id) \
-                         WHERE t.patient_id = $1 AND t.doc_id = d.doc_id"
-                    ))
-                    .bind::<Text, _>(patient)
-                    .bind::<Array<Text>, _>(&docs)
-                    .execute(c)?;
-                }
-                DbConnection::Sqlite(c) => {
-                    for chunk in docs.chunks(DELETE_CHUNK) {
-                        diesel::delete(
-                            $table::table
-                                .filter($table::patient_id.eq(patient))
-                                .filter($table::doc_id.eq_any(chunk)),
-                        )
-                        .execute(c)?;
-                    }
-                }
-            }
+        // One statement per document on its whole primary key, a plan no statistics can spoil;
+        // only edits of existing documents come here.
+        for (patient, doc) in old {
+            diesel::delete(
+                $table::table
+                    .filter($table::patient_id.eq(patient))
+                    .filter($table::doc_id.eq(doc)),
+            )
+            .execute(&mut *$conn)?;
         }
         crate::per_backend!(&mut *$conn, |c| crate::in_cached_chunks!($rows, |rows| {
             diesel::insert_into($table::table).values(rows).execute(c)?;
