@@ -99,6 +99,23 @@ pub fn insert_new_ops(
         // column. A multi-row VALUES list would be a new statement with thousands of parameters
         // for PostgreSQL to parse and plan on every push.
         DbConnection::Pg(c) => {
+            // The common case, every op new, goes through COPY (PostgreSQL's bulk path: rows
+            // written a page at a time, no conflict checks) inside a savepoint; an op already
+            // logged or a device sequence number used twice fails it, and the batch takes the
+            // row-by-row path below instead.
+            let copied = c.transaction(|c| {
+                diesel::copy_from(ops::table)
+                    .from_insertable(rows)
+                    .execute(c)
+            });
+            match copied {
+                Ok(_) => {
+                    stored.extend(rows.iter().map(|r| r.id.clone()));
+                    return Ok(stored);
+                }
+                Err(e) if crate::db::is_unique_violation(&e) => {}
+                Err(e) => return Err(e.into()),
+            }
             for chunk in rows.chunks(PG_ARRAY_CHUNK) {
                 let ids: Vec<InsertedId> = diesel::sql_query(
                     "INSERT INTO ops (id, patient_id, kind, doc_id, field, value, hlc, \
@@ -202,6 +219,27 @@ pub fn fields_of_docs(
         }
     }
     Ok(found)
+}
+
+/// Stores the first winners of fields not stored yet (the caller holds the patient's stream
+/// lock, so nobody else can have stored them meanwhile): PostgreSQL's COPY, SQLite's multi-row
+/// statements.
+pub fn insert_fields(conn: &mut DbConnection, rows: &[FieldRow]) -> Result<(), ApiError> {
+    match conn {
+        DbConnection::Pg(c) => {
+            if !rows.is_empty() {
+                diesel::copy_from(field_state::table)
+                    .from_insertable(rows)
+                    .execute(c)?;
+            }
+        }
+        DbConnection::Sqlite(c) => crate::in_cached_chunks!(rows, |chunk| {
+            diesel::insert_into(field_state::table)
+                .values(chunk)
+                .execute(c)?;
+        }),
+    }
+    Ok(())
 }
 
 /// Stores new winners: inserts fields not stored yet and replaces the winner of those that are,

@@ -385,6 +385,8 @@ struct Winner<'a> {
     op: Uuid,
     /// Set when an op of this push won: the stored state changes.
     fresh: Option<&'a OpRow>,
+    /// Whether the field has a stored row (before this push), which a new winner replaces.
+    stored: bool,
 }
 
 /// Merges freshly logged ops into field state and refreshes the read models of every document
@@ -431,6 +433,7 @@ fn merge(
                     .map_err(|_| ApiError::internal("corrupt hlc in field_state"))?,
                 op: Uuid::parse_str(&row.op_id).map_err(|_| ApiError::internal("corrupt op id"))?,
                 fresh: None,
+                stored: true,
             };
             existed.insert((kind, doc));
             state
@@ -442,9 +445,12 @@ fn merge(
         let mut touched: HashSet<(DocKind, Uuid)> = HashSet::new();
         for (c, row) in &ops {
             let fields = state.entry((c.op.kind, c.op.doc)).or_default();
-            let wins = match fields.get(c.op.field.as_str()) {
-                Some(current) => sync_core::wins(c.op.stamp(), (&current.hlc, &current.op)),
-                None => true,
+            let (wins, stored) = match fields.get(c.op.field.as_str()) {
+                Some(current) => (
+                    sync_core::wins(c.op.stamp(), (&current.hlc, &current.op)),
+                    current.stored,
+                ),
+                None => (true, false),
             };
             if wins {
                 fields.insert(
@@ -454,19 +460,27 @@ fn merge(
                         hlc: c.op.hlc,
                         op: c.op.id,
                         fresh: Some(row),
+                        stored,
                     },
                 );
                 touched.insert((c.op.kind, c.op.doc));
             }
         }
 
-        let mut winners = Vec::new();
+        // New fields and replaced ones are written apart: new ones need no conflict handling.
+        let mut new_fields = Vec::new();
+        let mut replaced_fields = Vec::new();
         let mut refreshed = Vec::with_capacity(touched.len());
         for (&(kind, doc), fields) in &state {
             if !touched.contains(&(kind, doc)) {
                 continue;
             }
-            for row in fields.values().filter_map(|w| w.fresh) {
+            for (row, stored) in fields.values().filter_map(|w| Some((w.fresh?, w.stored))) {
+                let winners = if stored {
+                    &mut replaced_fields
+                } else {
+                    &mut new_fields
+                };
                 winners.push(FieldRow {
                     patient_id: patient_id.clone(),
                     kind: row.kind.clone(),
@@ -486,7 +500,10 @@ fn merge(
                 existed: existed.contains(&(kind, doc)),
             });
         }
-        sync_store::upsert_fields(conn, &winners)?;
+        // The stream lock taken above keeps every other push of this patient out until commit,
+        // so the fields read are all the stored ones and the new ones are new.
+        sync_store::insert_fields(conn, &new_fields)?;
+        sync_store::upsert_fields(conn, &replaced_fields)?;
         signs.extend(read_model::refresh_many(conn, &refreshed, now_ms)?);
     }
     Ok(signs)
