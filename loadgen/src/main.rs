@@ -141,8 +141,8 @@ fn real_main() -> Res<()> {
 struct Report {
     /// Label, rows/s, CPU µs per row.
     ceiling: Vec<(String, f64, f64)>,
-    /// Batch size, ops, ops/s, latencies, CPU µs per op.
-    push: Vec<(usize, usize, f64, Latencies, f64)>,
+    /// Batch size, ops, ops/s, latencies, CPU µs per op, SQLite write lock held µs per op.
+    push: Vec<(usize, usize, f64, Latencies, f64, Option<f64>)>,
     pull: Vec<(usize, usize, f64, Latencies)>,
     history: Vec<(usize, Latencies)>,
     history_build: Option<(usize, f64)>,
@@ -205,15 +205,24 @@ async fn run(o: &Options, db: &RunDb) -> Res<()> {
 
     // 2. Push.
     for &batch in &o.batches {
-        let (ops, elapsed, lat, spent) = push_phase(&api, &mut devices, o, batch, &meter).await?;
+        let (ops, elapsed, lat, spent, held) =
+            push_phase(&api, &mut devices, o, batch, &meter).await?;
         let r = rate(ops, elapsed);
         let cpu = per_item_us(spent, ops);
+        // SQLite admits one writer at a time: the write lock's time per op bounds the rate.
+        let lock = (!db.is_postgres()).then(|| per_item_us(held, ops));
+        let lock_note = lock.map_or(String::new(), |us| {
+            format!(
+                ", write lock held {us:.1} µs/op (at most {:.0} ops/s)",
+                1e6 / us
+            )
+        });
         println!(
-            "push: {ops} ops in {batch}-op batches, {} tasks: {r:.0} ops/s, p50/p95/p99 {} ms, {cpu:.1} CPU µs/op",
+            "push: {ops} ops in {batch}-op batches, {} tasks: {r:.0} ops/s, p50/p95/p99 {} ms, {cpu:.1} CPU µs/op{lock_note}",
             o.concurrency,
             lat.summary()
         );
-        report.push.push((batch, ops, r, lat, cpu));
+        report.push.push((batch, ops, r, lat, cpu, lock));
     }
 
     // 3. Pull, from fresh devices (no cursor, so pages of current state).
@@ -241,14 +250,15 @@ fn cores() -> usize {
 
 /// Pushes `o.push_ops` ops in `batch`-op batches from every device, `o.concurrency` tasks at
 /// once (each task owns some devices, so every device's sequence arrives in order). Bodies are
-/// serialized before the clock starts: a phone has its outbox ready.
+/// serialized before the clock starts: a phone has its outbox ready. Returns ops, wall time,
+/// latencies, CPU time, and how long the SQLite write lock was held.
 async fn push_phase(
     api: &Api,
     devices: &mut [Device],
     o: &Options,
     batch: usize,
     meter: &CpuMeter,
-) -> Res<(usize, Duration, Latencies, Duration)> {
+) -> Res<(usize, Duration, Latencies, Duration, Duration)> {
     // Warm-up: one untimed batch per device.
     for d in devices.iter_mut() {
         let body = d.checkins_body(batch)?;
@@ -263,6 +273,7 @@ async fn push_phase(
         per_task[task].push((device.session.access.clone(), device.checkins_body(batch)?));
     }
     let cpu = meter.total();
+    let held = api::db::sqlite_write_lock_held();
     let started = Instant::now();
     let mut set = JoinSet::new();
     for work in per_task {
@@ -285,6 +296,7 @@ async fn push_phase(
         elapsed,
         all,
         meter.total().saturating_sub(cpu),
+        api::db::sqlite_write_lock_held().saturating_sub(held),
     ))
 }
 
@@ -496,7 +508,7 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
             cpu
         );
     }
-    for (batch, ops, rate, lat, cpu) in &r.push {
+    for (batch, ops, rate, lat, cpu, _) in &r.push {
         println!(
             "{:<60} {:>12.0} {:>24} {:>12.1}",
             format!("push {batch}-op batches ({ops} ops)"),
@@ -533,10 +545,16 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
     println!(
         "ceiling (best of the above): {ceiling:.0} rows/s; least CPU: {ceiling_cpu:.1} µs/row"
     );
-    for (batch, _, rate, _, cpu) in &r.push {
+    for (batch, _, rate, _, cpu, lock) in &r.push {
         let share = 100.0 * rate / ceiling;
+        let lock_note = lock.map_or(String::new(), |us| {
+            format!(
+                "; write lock {:.1}x the ceiling's CPU per row",
+                us / ceiling_cpu
+            )
+        });
         println!(
-            "push {batch:>5}-op batches: {share:5.1}% of the ceiling (target >= 40%): {}; CPU per op {:.1}x the ceiling's per row",
+            "push {batch:>5}-op batches: {share:5.1}% of the ceiling (target >= 40%): {}; CPU per op {:.1}x the ceiling's per row{lock_note}",
             if share >= 40.0 { "MET" } else { "NOT MET" },
             cpu / ceiling_cpu
         );

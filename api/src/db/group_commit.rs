@@ -17,7 +17,7 @@
 //! writer to queue for: there each write is a transaction of its own.
 
 use super::checkpoint::NO_AUTOCHECKPOINT;
-use super::{write_tx, DbConnection, SQLITE_PRAGMAS, SQLITE_WRITER};
+use super::{write_tx, DbConnection, WriterGuard, SQLITE_PRAGMAS};
 use crate::error::ApiError;
 use diesel::connection::{
     AnsiTransactionManager, Connection, SimpleConnection, TransactionManager,
@@ -195,7 +195,7 @@ where
 
 /// Runs one group in one transaction on `conn` and settles every writer in it.
 fn lead(conn: &mut DbConnection, group: Vec<Job>) {
-    let _writer = SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner);
+    let _writer = WriterGuard::acquire();
     let DbConnection::Sqlite(sqlite) = conn else {
         unreachable!("only SQLite writes are grouped");
     };

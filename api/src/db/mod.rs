@@ -129,6 +129,43 @@ where
 /// The queue of this process's SQLite write transactions (see [`write_tx`]).
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Nanoseconds the SQLite write lock has been held in this process, all databases together.
+static SQLITE_WRITER_HELD_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How long this process has held the SQLite write lock, in all. SQLite admits one writer at a
+/// time, so this time per write is the most writes a second the process can ever make; the
+/// load generator prints it beside the throughput it measured.
+pub fn sqlite_write_lock_held() -> std::time::Duration {
+    std::time::Duration::from_nanos(
+        SQLITE_WRITER_HELD_NS.load(std::sync::atomic::Ordering::Relaxed),
+    )
+}
+
+/// The SQLite write lock while held, timing how long.
+struct WriterGuard {
+    _lock: std::sync::MutexGuard<'static, ()>,
+    since: std::time::Instant,
+}
+
+impl WriterGuard {
+    fn acquire() -> Self {
+        let lock = SQLITE_WRITER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        WriterGuard {
+            _lock: lock,
+            since: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Drop for WriterGuard {
+    fn drop(&mut self) {
+        let held = u64::try_from(self.since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        SQLITE_WRITER_HELD_NS.fetch_add(held, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Runs `f` in a write transaction. On SQLite the transaction is `BEGIN IMMEDIATE`, taking the
 /// write lock up front: a deferred transaction that reads and then writes can fail with
 /// `SQLITE_BUSY` when another writer got there first, and `busy_timeout` cannot save it. The
@@ -147,9 +184,7 @@ where
     // of polling the database lock in `busy_timeout`'s growing sleeps (which left pushes waiting
     // up to 100 ms after the lock was free). Correctness still rests on SQLite's own lock, which
     // other processes sharing the file respect as before.
-    let _writer = SQLITE_WRITER
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _writer = WriterGuard::acquire();
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     let result = f(conn);
     let DbConnection::Sqlite(sqlite) = conn else {

@@ -86,14 +86,14 @@ pub fn find_ops(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<OpRow>, A
 }
 
 /// Appends to the log every op whose id and `(device, device_seq)` are both new, in order, and
-/// returns the ids it stored. An op left out collides with one already logged, or with an
+/// returns the ids it stored: `None` when it stored them all (the common case, no set built). An op left out collides with one already logged, or with an
 /// earlier op of `rows`, on its id or on its device sequence number: the caller works out which
 /// (that is the rare path of a retried batch; the common one costs no lookup at all).
 pub fn insert_new_ops(
     conn: &mut DbConnection,
     rows: &[OpRow],
-) -> Result<HashSet<String>, ApiError> {
-    let mut stored = HashSet::with_capacity(rows.len());
+) -> Result<Option<HashSet<String>>, ApiError> {
+    let mut stored = HashSet::new();
     match conn {
         // One statement per chunk whose text never changes: the rows travel as one array per
         // column. A multi-row VALUES list would be a new statement with thousands of parameters
@@ -109,10 +109,7 @@ pub fn insert_new_ops(
                     .execute(c)
             });
             match copied {
-                Ok(_) => {
-                    stored.extend(rows.iter().map(|r| r.id.clone()));
-                    return Ok(stored);
-                }
+                Ok(_) => return Ok(None),
                 Err(e) if crate::db::is_unique_violation(&e) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -140,22 +137,37 @@ pub fn insert_new_ops(
                 stored.extend(ids.into_iter().map(|i| i.id));
             }
         }
-        // Multi-row INSERTs of a few fixed sizes, each prepared once per connection; DO NOTHING
-        // skips the colliding rows and RETURNING names those stored.
-        DbConnection::Sqlite(c) => crate::in_cached_chunks!(rows, |chunk| {
-            let ids: Vec<String> = diesel::insert_into(ops::table)
-                .values(chunk)
-                .on_conflict_do_nothing()
-                .returning(ops::id)
-                .get_results(c)?;
-            stored.extend(ids);
-        }),
+        // Multi-row INSERTs of a few fixed sizes, each prepared once per connection: plain ones
+        // in a savepoint first (every op new, the common case); when one collides, the batch is
+        // written again with DO NOTHING, which skips the colliding rows, and RETURNING names
+        // those stored.
+        DbConnection::Sqlite(c) => {
+            let plain: Result<(), diesel::result::Error> = c.transaction(|c| {
+                crate::in_cached_chunks!(rows, |chunk| {
+                    diesel::insert_into(ops::table).values(chunk).execute(c)?;
+                });
+                Ok(())
+            });
+            match plain {
+                Ok(()) => return Ok(None),
+                Err(e) if crate::db::is_unique_violation(&e) => {}
+                Err(e) => return Err(e.into()),
+            }
+            crate::in_cached_chunks!(rows, |chunk| {
+                let ids: Vec<String> = diesel::insert_into(ops::table)
+                    .values(chunk)
+                    .on_conflict_do_nothing()
+                    .returning(ops::id)
+                    .get_results(c)?;
+                stored.extend(ids);
+            })
+        }
     }
-    Ok(stored)
+    Ok(Some(stored))
 }
 
 /// One field's merged state as stored.
-#[derive(Debug, Clone, PartialEq, Insertable, Queryable, QueryableByName, Selectable)]
+#[derive(Debug, Clone, Default, PartialEq, Insertable, Queryable, QueryableByName, Selectable)]
 // One multi-row statement on SQLite, as for `OpRow`.
 #[diesel(table_name = field_state, treat_none_as_default_value = false)]
 pub struct FieldRow {

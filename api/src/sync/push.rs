@@ -19,6 +19,7 @@ use crate::sync::read_model::{self, Refresh};
 use crate::sync::receipts::{self, Receipt};
 use serde::Serialize;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use sync_core::{
     check_drift, may_write, validate, Author, DocKey, DocKind, Op, RejectCode, Rejection,
@@ -121,6 +122,7 @@ fn reject_code(index: usize, id: Uuid, code: &str, message: &str) -> RejectedOp 
 struct Candidate {
     index: usize,
     op: Op,
+    field: FieldRow,
 }
 
 fn op_row(op: &Op, caller: &AuthUser, now_ms: i64) -> Result<OpRow, Rejection> {
@@ -139,6 +141,21 @@ fn op_row(op: &Op, caller: &AuthUser, now_ms: i64) -> Result<OpRow, Rejection> {
         device_id: caller.device_id.to_string(),
         received_at: now_ms,
     })
+}
+
+/// The field-state row `row` becomes if it wins (its stream number is set when it does).
+fn field_row(row: &OpRow) -> FieldRow {
+    FieldRow {
+        patient_id: row.patient_id.clone(),
+        kind: row.kind.clone(),
+        doc_id: row.doc_id.clone(),
+        field: row.field.clone(),
+        value: row.value.clone(),
+        hlc: row.hlc.clone(),
+        op_id: row.id.clone(),
+        device_id: row.device_id.clone(),
+        seq: 0,
+    }
 }
 
 /// Whether a logged op is the same op as `row` (everything but who sent it and when).
@@ -172,8 +189,9 @@ pub fn push(
 
 /// An op after the checks that need no database, or why it was refused.
 enum Decoded {
-    /// Fits its schema and the clock bound; the write policy is still to be asked.
-    Valid(Box<(Op, OpRow)>),
+    /// Fits its schema and the clock bound; the write policy is still to be asked. Its log row
+    /// and the field-state row it would become are built here, outside the write lock.
+    Valid(Box<(Op, OpRow, FieldRow)>),
     /// Refused; `seq` is its device sequence number when it counts towards the receipt.
     Refused {
         rejection: RejectedOp,
@@ -208,7 +226,10 @@ fn decode_all(
                 })
                 .and_then(|()| op_row(&op, caller, now_ms));
             match verdict {
-                Ok(row) => Decoded::Valid(Box::new((op, row))),
+                Ok(row) => {
+                    let field = field_row(&row);
+                    Decoded::Valid(Box::new((op, row, field)))
+                }
                 Err(r) => Decoded::Refused {
                     rejection: reject(index, Some(op.id), &r),
                     // A clock too far ahead is not judged for good: the phone re-stamps.
@@ -243,12 +264,13 @@ fn store(
     let mut standings: HashMap<Uuid, Standing> = HashMap::new();
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut rows: Vec<OpRow> = Vec::new();
-    // Check-ins this push holds ops of (accepted now or before), for the crisis check.
+    // Check-ins this push holds ops of that its merge may not rewrite (ops stored before), for
+    // the crisis check.
     let mut taken_checkins: BTreeSet<(Uuid, Uuid)> = BTreeSet::new();
     let mut in_batch: HashMap<Uuid, usize> = HashMap::new();
 
     for (index, decoded) in decoded.into_iter().enumerate() {
-        let (op, row) = match decoded {
+        let (op, row, field) = match decoded {
             Decoded::Valid(valid) => *valid,
             Decoded::Refused { rejection, seq } => {
                 judged_seqs.extend(seq);
@@ -286,7 +308,7 @@ fn store(
             continue;
         }
         in_batch.insert(op.id, candidates.len());
-        candidates.push(Candidate { index, op });
+        candidates.push(Candidate { index, op, field });
         rows.push(row);
     }
 
@@ -294,9 +316,10 @@ fn store(
     // of the log decide, so a batch that is all new (the common case) needs no lookup. Those
     // left out are duplicates, `op_id_conflict`s or `device_seq_reused`: only they are read.
     let stored = sync_store::insert_new_ops(conn, &rows)?;
+    let was_stored = |id: &String| stored.as_ref().is_none_or(|s| s.contains(id));
     let skipped: Vec<String> = rows
         .iter()
-        .filter(|r| !stored.contains(&r.id))
+        .filter(|r| !was_stored(&r.id))
         .map(|r| r.id.clone())
         .collect();
     // Ops left out by the insert that the log already held under their id; those it did not
@@ -311,12 +334,11 @@ fn store(
     };
     let device = caller.device_id.to_string();
 
-    let mut fresh: Vec<(Candidate, OpRow)> = Vec::with_capacity(stored.len());
+    let mut fresh: Vec<Candidate> = Vec::with_capacity(rows.len());
     for (c, row) in candidates.into_iter().zip(rows) {
-        if stored.contains(&row.id) {
+        if was_stored(&row.id) {
             judged_seqs.push(row.device_seq);
-            note_checkin(&mut taken_checkins, &c.op);
-            fresh.push((c, row));
+            fresh.push(c);
             continue;
         }
         if let Some(existing) = logged.get(&row.id) {
@@ -344,7 +366,8 @@ fn store(
         ));
     }
 
-    let rewritten = merge(conn, &fresh, &device, now_ms)?;
+    let (rewritten, lost) = merge(conn, &mut fresh, now_ms)?;
+    taken_checkins.extend(lost);
     let checkins = TakenCheckins::new(taken_checkins, rewritten);
 
     let before = sync_store::load_receipt(conn, &device)?;
@@ -358,7 +381,7 @@ fn store(
     )?;
     rejected.sort_by_key(|r| r.index);
     Ok(PushOutcome {
-        accepted: fresh.iter().map(|(c, _)| c.op.id).collect(),
+        accepted: fresh.iter().map(|c| c.op.id).collect(),
         duplicates,
         rejected,
         receipt: Receipt {
@@ -377,14 +400,14 @@ fn note_checkin(taken: &mut BTreeSet<(Uuid, Uuid)>, op: &Op) {
     }
 }
 
-/// One field's winner while merging: the stored one, or an op of this push (whose log row has
-/// the field's text already, so nothing is formatted twice).
+/// One field's winner while merging: the stored one, or an op of this push.
 struct Winner<'a> {
-    value: Value,
+    value: Cow<'a, Value>,
     hlc: sync_core::Hlc,
     op: Uuid,
-    /// Set when an op of this push won: the stored state changes.
-    fresh: Option<&'a OpRow>,
+    /// Set when an op of this push won (its position among the fresh ops): the stored state
+    /// changes.
+    fresh: Option<usize>,
     /// Whether the field has a stored row (before this push), which a new winner replaces.
     stored: bool,
 }
@@ -392,18 +415,25 @@ struct Winner<'a> {
 /// Merges freshly logged ops into field state and refreshes the read models of every document
 /// they touched. Per patient: lock the stream, read the documents' fields, pick LWW winners with
 /// sync-core's order, write the changed fields with new stream numbers. Returns what each
-/// rewritten check-in now says about a crisis.
+/// rewritten check-in now says about a crisis, and the check-ins of ops that lost to a stored
+/// value (their read-model rows stay as they were).
 fn merge(
     conn: &mut DbConnection,
-    fresh: &[(Candidate, OpRow)],
-    device: &str,
+    fresh: &mut [Candidate],
     now_ms: i64,
-) -> Result<Vec<(DocKey, CrisisSigns)>, ApiError> {
-    let mut by_patient: BTreeMap<Uuid, Vec<&(Candidate, OpRow)>> = BTreeMap::new();
-    for c in fresh {
-        by_patient.entry(c.0.op.patient).or_default().push(c);
+) -> Result<MergedCheckins, ApiError> {
+    let mut by_patient: BTreeMap<Uuid, Vec<usize>> = BTreeMap::new();
+    for (i, c) in fresh.iter().enumerate() {
+        by_patient.entry(c.op.patient).or_default().push(i);
     }
+    // The field rows leave the candidates (built outside the write lock) for the winners.
+    let mut field_rows: Vec<Option<FieldRow>> = fresh
+        .iter_mut()
+        .map(|c| Some(std::mem::take(&mut c.field)))
+        .collect();
+    let fresh: &[Candidate] = fresh;
     let mut signs = Vec::new();
+    let mut lost = Vec::new();
     for (patient, ops) in by_patient {
         let patient_id = patient.to_string();
         let count = i64::try_from(ops.len()).unwrap_or(i64::MAX);
@@ -411,7 +441,8 @@ fn merge(
 
         let docs: Vec<(String, String)> = ops
             .iter()
-            .map(|(_, row)| (row.kind.clone(), row.doc_id.clone()))
+            .filter_map(|&i| field_rows[i].as_ref())
+            .map(|f| (f.kind.clone(), f.doc_id.clone()))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
@@ -425,8 +456,10 @@ fn merge(
             let doc =
                 Uuid::parse_str(&row.doc_id).map_err(|_| ApiError::internal("corrupt doc id"))?;
             let winner = Winner {
-                value: serde_json::from_str(&row.value)
-                    .map_err(|_| ApiError::internal("corrupt value in field_state"))?,
+                value: Cow::Owned(
+                    serde_json::from_str(&row.value)
+                        .map_err(|_| ApiError::internal("corrupt value in field_state"))?,
+                ),
                 hlc: row
                     .hlc
                     .parse()
@@ -443,27 +476,30 @@ fn merge(
         }
 
         let mut touched: HashSet<(DocKind, Uuid)> = HashSet::new();
-        for (c, row) in &ops {
-            let fields = state.entry((c.op.kind, c.op.doc)).or_default();
-            let (wins, stored) = match fields.get(c.op.field.as_str()) {
+        for &i in &ops {
+            let op = &fresh[i].op;
+            let fields = state.entry((op.kind, op.doc)).or_default();
+            let (wins, stored) = match fields.get(op.field.as_str()) {
                 Some(current) => (
-                    sync_core::wins(c.op.stamp(), (&current.hlc, &current.op)),
+                    sync_core::wins(op.stamp(), (&current.hlc, &current.op)),
                     current.stored,
                 ),
                 None => (true, false),
             };
             if wins {
                 fields.insert(
-                    c.op.field.as_str(),
+                    op.field.as_str(),
                     Winner {
-                        value: c.op.value.clone(),
-                        hlc: c.op.hlc,
-                        op: c.op.id,
-                        fresh: Some(row),
+                        value: Cow::Borrowed(&op.value),
+                        hlc: op.hlc,
+                        op: op.id,
+                        fresh: Some(i),
                         stored,
                     },
                 );
-                touched.insert((c.op.kind, c.op.doc));
+                touched.insert((op.kind, op.doc));
+            } else if op.kind == DocKind::Checkin {
+                lost.push((op.patient, op.doc));
             }
         }
 
@@ -475,28 +511,21 @@ fn merge(
             if !touched.contains(&(kind, doc)) {
                 continue;
             }
-            for (row, stored) in fields.values().filter_map(|w| Some((w.fresh?, w.stored))) {
-                let winners = if stored {
-                    &mut replaced_fields
-                } else {
-                    &mut new_fields
+            for w in fields.values() {
+                let Some(mut row) = w.fresh.and_then(|i| field_rows[i].take()) else {
+                    continue;
                 };
-                winners.push(FieldRow {
-                    patient_id: patient_id.clone(),
-                    kind: row.kind.clone(),
-                    doc_id: row.doc_id.clone(),
-                    field: row.field.clone(),
-                    value: row.value.clone(),
-                    hlc: row.hlc.clone(),
-                    op_id: row.id.clone(),
-                    device_id: device.to_string(),
-                    seq: next_seq,
-                });
+                row.seq = next_seq;
                 next_seq += 1;
+                if w.stored {
+                    replaced_fields.push(row);
+                } else {
+                    new_fields.push(row);
+                }
             }
             refreshed.push(Refresh {
                 key: DocKey { patient, kind, doc },
-                fields: fields.iter().map(|(f, w)| (*f, &w.value)).collect(),
+                fields: fields.iter().map(|(f, w)| (*f, w.value.as_ref())).collect(),
                 existed: existed.contains(&(kind, doc)),
             });
         }
@@ -506,5 +535,9 @@ fn merge(
         sync_store::upsert_fields(conn, &replaced_fields)?;
         signs.extend(read_model::refresh_many(conn, &refreshed, now_ms)?);
     }
-    Ok(signs)
+    Ok((signs, lost))
 }
+
+/// What a merge did to check-ins: the rewritten ones with their crisis signs, and those of ops
+/// that lost to a stored value.
+type MergedCheckins = (Vec<(DocKey, CrisisSigns)>, Vec<(Uuid, Uuid)>);
