@@ -189,9 +189,7 @@ pub struct FieldRow {
 /// `OFFSET 0` keeps from being merged into a join. Without the fence, statistics that lag a
 /// growing table made it hash-join the keys against every row of the patient (and a prepared
 /// `doc_id = ANY($n)` compared every row with every id): a push's cost grew with the patient's
-/// history. SQLite probes the primary key for each `kind IN … AND doc_id IN …` pair (rows of a
-/// document id under another of these kinds may come back too; the caller keys by
-/// `(kind, doc)`).
+/// history. SQLite searches the primary key for each `(kind, doc_id)` pair.
 pub fn fields_of_docs(
     conn: &mut DbConnection,
     patient: &str,
@@ -216,18 +214,20 @@ pub fn fields_of_docs(
                 );
             }
         }
+        // The keys as one JSON array, so the statement's text never changes and is prepared
+        // once per connection (an `IN (?, ?, …)` list is prepared anew for every length); the
+        // row-value IN is one primary-key search per key.
         DbConnection::Sqlite(c) => {
-            for chunk in docs.chunks(IN_CHUNK) {
-                let kinds: BTreeSet<&str> = chunk.iter().map(|(kind, _)| kind.as_str()).collect();
-                found.extend(
-                    field_state::table
-                        .filter(field_state::patient_id.eq(patient))
-                        .filter(field_state::kind.eq_any(kinds))
-                        .filter(field_state::doc_id.eq_any(chunk.iter().map(|(_, doc)| doc)))
-                        .select(FieldRow::as_select())
-                        .load(c)?,
-                );
-            }
+            let keys = serde_json::to_string(docs).map_err(ApiError::internal)?;
+            found = diesel::sql_query(
+                "SELECT patient_id, kind, doc_id, field, value, hlc, op_id, device_id, seq \
+                 FROM field_state WHERE patient_id = ? AND (kind, doc_id) IN \
+                 (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') \
+                 FROM json_each(?))",
+            )
+            .bind::<Text, _>(patient)
+            .bind::<Text, _>(keys)
+            .load::<FieldRow>(c)?;
         }
     }
     Ok(found)
