@@ -4,8 +4,6 @@
 -- only for a registered patient), and users and devices are never deleted. Checking each key
 -- on every inserted row cost more than the row itself on PostgreSQL; SQLite cannot drop a
 -- constraint, so each table is rebuilt without its REFERENCES clauses, rows and indexes kept.
--- field_state is rebuilt WITHOUT ROWID: its rows live in its primary key, one B-tree fewer to
--- write per op (PostgreSQL has no such choice; its table is unchanged but for the key).
 
 CREATE TABLE ops_rebuilt (
     id           TEXT PRIMARY KEY NOT NULL,
@@ -37,7 +35,7 @@ CREATE TABLE field_state_rebuilt (
     device_id   TEXT NOT NULL,
     seq         BIGINT NOT NULL,
     PRIMARY KEY (patient_id, kind, doc_id, field)
-) WITHOUT ROWID;
+);
 INSERT INTO field_state_rebuilt SELECT * FROM field_state;
 DROP TABLE field_state;
 ALTER TABLE field_state_rebuilt RENAME TO field_state;
