@@ -10,7 +10,9 @@ use crate::db::schema::{checkins, exercises, sessions};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Text};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use sync_core::{view::is_deleted, CheckIn, DocKey, DocKind, Exercise, Session, View};
 
 const DAY_MS: i64 = 86_400_000;
@@ -198,15 +200,41 @@ macro_rules! rewrite_rows {
             .zip($existed.iter())
             .filter(|(_, existed)| **existed)
             .map(|(r, _)| (&r.patient_id, &r.doc_id));
-        // One statement per document on its whole primary key, a plan no statistics can spoil;
-        // only edits of existing documents come here.
-        for (patient, doc) in old {
-            diesel::delete(
-                $table::table
-                    .filter($table::patient_id.eq(patient))
-                    .filter($table::doc_id.eq(doc)),
-            )
-            .execute(&mut *$conn)?;
+        // Only edits of existing documents come here. Each document is found on its whole
+        // primary key, a plan no statistics can spoil: on PostgreSQL by a fenced LATERAL probe
+        // per id (see `sync_store::fields_of_docs`) whose row addresses the delete then takes,
+        // all in one statement; on SQLite by one prepared statement per document, in-process.
+        match &mut *$conn {
+            DbConnection::Pg(c) => {
+                let mut by_patient: BTreeMap<&String, Vec<&String>> = BTreeMap::new();
+                for (patient, doc) in old {
+                    by_patient.entry(patient).or_default().push(doc);
+                }
+                for (patient, docs) in by_patient {
+                    diesel::sql_query(concat!(
+                        "DELETE FROM ",
+                        stringify!($table),
+                        " WHERE ctid = ANY (ARRAY(SELECT o.ctid \
+                         FROM unnest($2::text[]) AS d (doc_id) CROSS JOIN LATERAL \
+                         (SELECT ctid FROM ",
+                        stringify!($table),
+                        " WHERE patient_id = $1 AND doc_id = d.doc_id OFFSET 0) AS o))"
+                    ))
+                    .bind::<Text, _>(patient)
+                    .bind::<Array<Text>, _>(&docs)
+                    .execute(c)?;
+                }
+            }
+            DbConnection::Sqlite(c) => {
+                for (patient, doc) in old {
+                    diesel::delete(
+                        $table::table
+                            .filter($table::patient_id.eq(patient))
+                            .filter($table::doc_id.eq(doc)),
+                    )
+                    .execute(c)?;
+                }
+            }
         }
         crate::per_backend!(&mut *$conn, |c| crate::in_cached_chunks!($rows, |rows| {
             diesel::insert_into($table::table).values(rows).execute(c)?;
