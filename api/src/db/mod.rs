@@ -4,6 +4,7 @@
 //! The backend is chosen by the database URL at start-up; every query is written once against
 //! [`DbConnection`] and runs unchanged on both.
 
+mod checkpoint;
 pub mod group_commit;
 pub mod schema;
 
@@ -44,10 +45,11 @@ pub const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout 
      PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;";
 
 /// Per-connection set-up. SQLite's settings are per connection, so they are applied to every
-/// connection the pool opens. The pool owns the set-up, so a SQLite database's writer
-/// connection lives (and closes) with its pool.
+/// connection the pool opens. The pool owns the set-up, so a SQLite database's checkpointer and
+/// writer connection live (and stop) with its pool.
 #[derive(Debug)]
 struct ConnectionSetup {
+    _checkpointer: Option<checkpoint::Checkpointer>,
     _writer: Option<std::sync::Arc<group_commit::Writer>>,
 }
 
@@ -57,6 +59,9 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
             sqlite
                 .batch_execute(SQLITE_PRAGMAS)
                 .map_err(diesel::r2d2::Error::QueryError)?;
+            sqlite
+                .batch_execute(checkpoint::NO_AUTOCHECKPOINT)
+                .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())
     }
@@ -65,7 +70,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
 /// Builds the pool and checks that one connection can be made, so a wrong URL fails at start-up
 /// with a clear message rather than on the first request.
 pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, String> {
-    let (url, writer) = match settings.backend {
+    let (url, checkpointer, writer) = match settings.backend {
         Backend::Sqlite => {
             let path = settings.sqlite_path();
             if path.is_empty() || path == ":memory:" {
@@ -73,14 +78,24 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, String> {
                     "an in-memory SQLite database cannot be pooled; give a file path".into(),
                 );
             }
-            (path.to_string(), Some(group_commit::Writer::open(path)?))
+            (
+                path.to_string(),
+                Some(checkpoint::Checkpointer::start(
+                    path,
+                    checkpoint::RESTART_FRAMES,
+                )?),
+                Some(group_commit::Writer::open(path)?),
+            )
         }
-        Backend::Postgres => (settings.url.expose().clone(), None),
+        Backend::Postgres => (settings.url.expose().clone(), None, None),
     };
     Pool::builder()
         .max_size(settings.pool_size)
         .connection_timeout(settings.acquire_timeout)
-        .connection_customizer(Box::new(ConnectionSetup { _writer: writer }))
+        .connection_customizer(Box::new(ConnectionSetup {
+            _checkpointer: checkpointer,
+            _writer: writer,
+        }))
         .build(ConnectionManager::<DbConnection>::new(url))
         .map_err(|e| format!("cannot open the database ({}): {e}", settings.redacted()))
 }
