@@ -69,6 +69,15 @@ pub struct CrisisSigns {
 }
 
 impl CrisisSigns {
+    /// The signs of a check-in as its read-model row holds them.
+    pub fn of_row(crisis: bool, lapse: Option<bool>, intensity: Option<i32>) -> Self {
+        CrisisSigns {
+            crisis,
+            lapse: lapse.unwrap_or(false),
+            intensity: intensity.map(i64::from),
+        }
+    }
+
     /// Whether these signs call for crisis resources now.
     pub fn call_for_help(&self, settings: &FlagSettings) -> bool {
         is_crisis(self.crisis, self.lapse, self.intensity, settings)
@@ -85,9 +94,6 @@ pub fn any_crisis(
     docs: &[String],
     settings: &FlagSettings,
 ) -> Result<bool, ApiError> {
-    if docs.is_empty() {
-        return Ok(false);
-    }
     // One query per check-in on its whole primary key, a plan no statistics can spoil; only a
     // retried batch (or an edit that lost) comes here.
     for doc in docs {
@@ -99,12 +105,7 @@ pub fn any_crisis(
             .first::<(bool, Option<bool>, Option<i32>)>(conn)
             .optional()?;
         if let Some((crisis, lapse, intensity)) = signs {
-            let signs = CrisisSigns {
-                crisis,
-                lapse: lapse.unwrap_or(false),
-                intensity: intensity.map(i64::from),
-            };
-            if signs.call_for_help(settings) {
+            if CrisisSigns::of_row(crisis, lapse, intensity).call_for_help(settings) {
                 return Ok(true);
             }
         }

@@ -93,26 +93,39 @@ pub fn insert_new_ops(
     conn: &mut DbConnection,
     rows: &[OpRow],
 ) -> Result<Option<HashSet<String>>, ApiError> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    // The common case, every op new, takes each backend's bulk path inside a savepoint: COPY on
+    // PostgreSQL (rows written a page at a time, no conflict checks), plain multi-row INSERTs of
+    // a few fixed sizes on SQLite (each prepared once per connection). An op already logged or a
+    // device sequence number used twice fails it, and the batch is written again below.
+    let bulk: Result<(), diesel::result::Error> = match &mut *conn {
+        DbConnection::Pg(c) => c.transaction(|c| {
+            diesel::copy_from(ops::table)
+                .from_insertable(rows)
+                .execute(c)
+                .map(drop)
+        }),
+        DbConnection::Sqlite(c) => c.transaction(|c| {
+            crate::in_cached_chunks!(rows, |chunk| {
+                diesel::insert_into(ops::table).values(chunk).execute(c)?;
+            });
+            Ok(())
+        }),
+    };
+    match bulk {
+        Ok(()) => return Ok(None),
+        Err(e) if crate::db::is_unique_violation(&e) => {}
+        Err(e) => return Err(e.into()),
+    }
+    // Again with DO NOTHING, which skips the colliding rows; RETURNING names those stored.
     let mut stored = HashSet::new();
     match conn {
         // One statement per chunk whose text never changes: the rows travel as one array per
         // column. A multi-row VALUES list would be a new statement with thousands of parameters
-        // for PostgreSQL to parse and plan on every push.
+        // for PostgreSQL to parse and plan every time.
         DbConnection::Pg(c) => {
-            // The common case, every op new, goes through COPY (PostgreSQL's bulk path: rows
-            // written a page at a time, no conflict checks) inside a savepoint; an op already
-            // logged or a device sequence number used twice fails it, and the batch takes the
-            // row-by-row path below instead.
-            let copied = c.transaction(|c| {
-                diesel::copy_from(ops::table)
-                    .from_insertable(rows)
-                    .execute(c)
-            });
-            match copied {
-                Ok(_) => return Ok(None),
-                Err(e) if crate::db::is_unique_violation(&e) => {}
-                Err(e) => return Err(e.into()),
-            }
             for chunk in rows.chunks(PG_ARRAY_CHUNK) {
                 let ids: Vec<InsertedId> = diesel::sql_query(
                     "INSERT INTO ops (id, patient_id, kind, doc_id, field, value, hlc, \
@@ -137,31 +150,14 @@ pub fn insert_new_ops(
                 stored.extend(ids.into_iter().map(|i| i.id));
             }
         }
-        // Multi-row INSERTs of a few fixed sizes, each prepared once per connection: plain ones
-        // in a savepoint first (every op new, the common case); when one collides, the batch is
-        // written again with DO NOTHING, which skips the colliding rows, and RETURNING names
-        // those stored.
-        DbConnection::Sqlite(c) => {
-            let plain: Result<(), diesel::result::Error> = c.transaction(|c| {
-                crate::in_cached_chunks!(rows, |chunk| {
-                    diesel::insert_into(ops::table).values(chunk).execute(c)?;
-                });
-                Ok(())
-            });
-            match plain {
-                Ok(()) => return Ok(None),
-                Err(e) if crate::db::is_unique_violation(&e) => {}
-                Err(e) => return Err(e.into()),
-            }
-            crate::in_cached_chunks!(rows, |chunk| {
-                let ids: Vec<String> = diesel::insert_into(ops::table)
-                    .values(chunk)
-                    .on_conflict_do_nothing()
-                    .returning(ops::id)
-                    .get_results(c)?;
-                stored.extend(ids);
-            })
-        }
+        DbConnection::Sqlite(c) => crate::in_cached_chunks!(rows, |chunk| {
+            let ids: Vec<String> = diesel::insert_into(ops::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .returning(ops::id)
+                .get_results(c)?;
+            stored.extend(ids);
+        }),
     }
     Ok(Some(stored))
 }

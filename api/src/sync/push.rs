@@ -117,8 +117,9 @@ fn reject_code(index: usize, id: Uuid, code: &str, message: &str) -> RejectedOp 
     }
 }
 
-/// An op that passed every check that needs no lock; its log row is kept alongside, at the same
-/// position, so the rows go to the insert as they are.
+/// An op that passed every check that needs no lock, with the field-state row it becomes if it
+/// wins. Its log row is kept apart, at the same position, so the rows go to the insert as they
+/// are.
 struct Candidate {
     index: usize,
     op: Op,

@@ -265,11 +265,7 @@ pub fn refresh_many(
                 if !row.deleted {
                     signs.push((
                         doc.key,
-                        CrisisSigns {
-                            crisis: row.crisis,
-                            lapse: row.lapse.unwrap_or(false),
-                            intensity: row.intensity.map(i64::from),
-                        },
+                        CrisisSigns::of_row(row.crisis, row.lapse, row.intensity),
                     ));
                 }
                 checkin_rows.push(row);
