@@ -16,7 +16,7 @@
 //! and if the commit fails every writer of the group gets the error. PostgreSQL has no single
 //! writer to queue for: there each write is a transaction of its own.
 
-use super::checkpoint::NO_AUTOCHECKPOINT;
+use super::checkpoint::LOG_PRAGMAS;
 use super::{write_tx, DbConnection, WriterGuard, SQLITE_PRAGMAS};
 use crate::error::ApiError;
 use diesel::connection::{
@@ -87,7 +87,7 @@ impl Writer {
         let mut conn = SqliteConnection::establish(path)
             .map_err(|e| format!("cannot open the database for writing: {e}"))?;
         conn.batch_execute(SQLITE_PRAGMAS)
-            .and_then(|()| conn.batch_execute(NO_AUTOCHECKPOINT))
+            .and_then(|()| conn.batch_execute(LOG_PRAGMAS))
             .map_err(|e| format!("cannot set up the writer connection: {e}"))?;
         let file = file_of(&mut conn).map_err(|e| format!("cannot name the database file: {e}"))?;
         let writer = Arc::new(Writer {

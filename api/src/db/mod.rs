@@ -60,7 +60,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
                 .batch_execute(SQLITE_PRAGMAS)
                 .map_err(diesel::r2d2::Error::QueryError)?;
             sqlite
-                .batch_execute(checkpoint::NO_AUTOCHECKPOINT)
+                .batch_execute(checkpoint::LOG_PRAGMAS)
                 .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())
