@@ -10,7 +10,8 @@
 //!    ops/s, latency percentiles, and ops/s as a share of the ceiling;
 //! 3. pull pages of 100 and 1,000 changes from fresh devices: changes/s and latency;
 //! 4. history independence: pulling 100 changed fields after 10,000 ops of history, then after
-//!    1,000,000 (edits of the same fields, pushed over HTTP, so current state does not grow).
+//!    1,000,000 (edits of the same fields, pushed over HTTP, so current state does not grow),
+//!    the latter in turns with a second patient of equal current state and 10,000 ops of history.
 //!
 //! ```text
 //! cargo run --release -p tether-loadgen -- --backend sqlite
@@ -49,7 +50,7 @@ OPTIONS:
   --ceiling-rows N     rows of the plain-insert ceiling (default 100000)
   --pull-max N         most changes each pulling task reads per page size (default 20000)
   --history N          ops of history for the history-independence pull (default 1000000)
-  --reps N             measured pulls at each history size (default 40)
+  --reps N             measured pulls at each history size (default 100)
   --batches LIST       push batch sizes, comma-separated (default 100,1000; a phone's own
                        pushes are nearer 10)";
 
@@ -76,7 +77,7 @@ fn options() -> Res<Options> {
         ceiling_rows: 100_000,
         pull_max: 20_000,
         history: 1_000_000,
-        reps: 40,
+        reps: 100,
         batches: vec![100, 1_000],
     };
     let mut args = std::env::args().skip(1);
@@ -144,7 +145,11 @@ struct Report {
     /// Batch size, ops, ops/s, latencies, CPU µs per op, SQLite write lock held µs per op.
     push: Vec<(usize, usize, f64, Latencies, f64, Option<f64>)>,
     pull: Vec<(usize, usize, f64, Latencies)>,
+    /// One patient's pulls at each history size, in the order measured.
     history: Vec<(usize, Latencies)>,
+    /// The control patient's pulls (history ops, latencies), taken in turns with the last entry
+    /// of `history`.
+    control: Option<(usize, Latencies)>,
     history_build: Option<(usize, f64)>,
 }
 
@@ -374,22 +379,58 @@ async fn pull_to_head(api: &Api, token: &str, cursor: Option<String>) -> Res<Opt
     }
 }
 
-/// `o.reps` times: a writer pushes 100 edits of distinct fields, and the reader, at the head of
-/// the stream, pulls them in one page of 100; the pull is timed.
-async fn measure_changed_pull(
-    api: &Api,
-    writer: &mut Device,
-    reader: &Session,
-    cursor: &mut Option<String>,
-    fields: &[(Uuid, &'static str)],
-    next: &mut usize,
-    o: &Options,
-) -> Res<Latencies> {
-    let mut lat = Latencies::default();
-    for _ in 0..o.reps {
-        let body = writer.edits_body(fields, next, 100)?;
-        api.push(&writer.session.access, body, 100).await?;
-        let (page, took) = api.pull(&reader.access, cursor.as_deref(), 100).await?;
+/// A patient whose pulls are measured: a writing device, a reading device at the head of the
+/// stream, and the check-in fields the writer edits.
+struct Subject {
+    writer: Device,
+    reader: Session,
+    cursor: Option<String>,
+    fields: Vec<(Uuid, &'static str)>,
+    next: usize,
+}
+
+impl Subject {
+    /// A new patient with `field_count` fields of current state (check-ins whose six fields all
+    /// get edited over and over) and no history yet.
+    async fn enroll(api: &Api, counselor: &Session, field_count: usize) -> Res<Self> {
+        let p = api.patient(counselor).await?;
+        let reader = api.another_device(&p).await?;
+        let fields = (0..field_count.div_ceil(6))
+            .flat_map(|_| {
+                let doc = Uuid::now_v7();
+                CHECKIN_FIELDS.iter().map(move |f| (doc, *f))
+            })
+            .collect();
+        Ok(Subject {
+            writer: Device::new(p.clone(), p.user_id),
+            reader,
+            cursor: None,
+            fields,
+            next: 0,
+        })
+    }
+
+    /// Pushes `ops` edits in 1,000-op batches, then brings the reader to the head of the stream.
+    async fn build_history(&mut self, api: &Api, ops: usize) -> Res<()> {
+        let mut done = 0;
+        while done < ops {
+            let n = (ops - done).min(1_000);
+            let body = self.writer.edits_body(&self.fields, &mut self.next, n)?;
+            api.push(&self.writer.session.access, body, n).await?;
+            done += n;
+        }
+        self.cursor = pull_to_head(api, &self.reader.access, self.cursor.take()).await?;
+        Ok(())
+    }
+
+    /// The writer pushes 100 edits of distinct fields and the reader pulls them in one page of
+    /// 100; returns how long the pull took.
+    async fn changed_pull(&mut self, api: &Api) -> Res<Duration> {
+        let body = self.writer.edits_body(&self.fields, &mut self.next, 100)?;
+        api.push(&self.writer.session.access, body, 100).await?;
+        let (page, took) = api
+            .pull(&self.reader.access, self.cursor.as_deref(), 100)
+            .await?;
         if page.changes.len() != 100 || page.has_more {
             return Err(format!(
                 "history pull: expected exactly 100 changes, got {} (has_more {})",
@@ -398,15 +439,38 @@ async fn measure_changed_pull(
             )
             .into());
         }
-        *cursor = Some(page.cursor);
-        lat.push(took);
+        self.cursor = Some(page.cursor);
+        Ok(took)
+    }
+}
+
+/// `o.reps` timed pulls of 100 changed fields for each subject, taking turns (the order flips
+/// every round), so that whatever else the machine does falls on all of them alike.
+async fn measure_alternately(
+    api: &Api,
+    subjects: &mut [&mut Subject],
+    o: &Options,
+) -> Res<Vec<Latencies>> {
+    let mut lat: Vec<Latencies> = subjects.iter().map(|_| Latencies::default()).collect();
+    for rep in 0..o.reps {
+        for k in 0..subjects.len() {
+            let i = if rep % 2 == 0 {
+                k
+            } else {
+                subjects.len() - 1 - k
+            };
+            lat[i].push(subjects[i].changed_pull(api).await?);
+        }
     }
     Ok(lat)
 }
 
-/// Builds a patient's history by pushing edits of the same fields over HTTP (exactly what a
-/// phone would send: every op goes through the full push path), and measures pulling 100 changed
-/// fields at 10,000 ops of history and at `o.history`.
+/// History independence. One patient's history is built by pushing edits of the same fields
+/// over HTTP (exactly what a phone would send: every op goes through the full push path), and
+/// pulling 100 changed fields is measured at 10,000 ops of history and again at `o.history`.
+/// Then a second patient with the same current state and 10,000 ops of history is measured
+/// alternately with the first: the two differ only in history, at the same moment in the same
+/// database, which the run-to-run noise of a small machine cannot fake.
 async fn history_phase(
     api: &Api,
     db: &RunDb,
@@ -414,89 +478,79 @@ async fn history_phase(
     o: &Options,
     report: &mut Report,
 ) -> Res<()> {
-    let p = api.patient(counselor).await?;
-    let reader = api.another_device(&p).await?;
-    let mut w1 = Device::new(p.clone(), p.user_id);
-    let w2 = Device::new(api.another_device(&p).await?, p.user_id);
     let small = o.history.min(10_000);
-    // Current state: check-ins whose six fields all get edited over and over.
     let field_count = (small / 5).clamp(600, 3_000);
-    let fields: Vec<(Uuid, &'static str)> = (0..field_count.div_ceil(6))
-        .flat_map(|_| {
-            let doc = Uuid::now_v7();
-            CHECKIN_FIELDS.iter().map(move |f| (doc, *f))
-        })
-        .collect();
-    let mut next = 0;
-    let mut history = 0;
-    while history < small {
-        let n = (small - history).min(1_000);
-        let body = w1.edits_body(&fields, &mut next, n)?;
-        api.push(&w1.session.access, body, n).await?;
-        history += n;
-    }
-    let mut cursor = pull_to_head(api, &reader.access, None).await?;
+    let mut big = Subject::enroll(api, counselor, field_count).await?;
+    big.build_history(api, small).await?;
     settle(db).await?;
-    let lat =
-        measure_changed_pull(api, &mut w1, &reader, &mut cursor, &fields, &mut next, o).await?;
+    let [lat] = <[Latencies; 1]>::try_from(measure_alternately(api, &mut [&mut big], o).await?)
+        .map_err(|_| "one subject, one measurement")?;
+    let mut history = small;
     println!(
         "history {history} ops ({} fields of current state): pull of 100 changed fields p50/p95/p99 {} ms",
-        fields.len(),
+        big.fields.len(),
         lat.summary()
     );
     report.history.push((history, lat));
     history += o.reps * 100;
 
-    if o.history > history {
-        // Grow the history with two writers at once, 1,000-op batches, bodies made on the fly.
-        let remaining = o.history - history;
-        let started = Instant::now();
-        let mut set = JoinSet::new();
-        let shared = std::sync::Arc::new(fields.clone());
-        for (i, mut w) in [w2].into_iter().enumerate() {
-            let api = api.clone();
-            let fields = shared.clone();
-            let share = remaining / 2;
-            set.spawn(async move {
-                let mut next = i * 997;
-                let mut done = 0;
-                while done < share {
-                    let n = (share - done).min(1_000);
-                    let body = w.edits_body(&fields, &mut next, n)?;
-                    api.push(&w.session.access, body, n).await?;
-                    done += n;
-                }
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(done)
-            });
-        }
-        let mut built = 0;
-        {
-            let share = remaining - remaining / 2;
-            while built < share {
-                let n = (share - built).min(1_000);
-                let body = w1.edits_body(&fields, &mut next, n)?;
-                api.push(&w1.session.access, body, n).await?;
-                built += n;
-            }
-        }
-        while let Some(done) = set.join_next().await {
-            built += done??;
-        }
-        let r = rate(built, started.elapsed());
-        println!("history grown by {built} ops over HTTP at {r:.0} ops/s");
-        report.history_build = Some((built, r));
-        history += built;
-        cursor = pull_to_head(api, &reader.access, cursor).await?;
-        settle(db).await?;
-        let lat =
-            measure_changed_pull(api, &mut w1, &reader, &mut cursor, &fields, &mut next, o).await?;
-        println!(
-            "history {history} ops ({} fields of current state): pull of 100 changed fields p50/p95/p99 {} ms",
-            fields.len(),
-            lat.summary()
-        );
-        report.history.push((history, lat));
+    if o.history <= history {
+        return Ok(());
     }
+    // Grow the history with two writers at once, 1,000-op batches, bodies made on the fly.
+    let remaining = o.history - history;
+    let started = Instant::now();
+    let mut second = Device::new(
+        api.another_device(&big.writer.session).await?,
+        big.writer.patient,
+    );
+    let shared = std::sync::Arc::new(big.fields.clone());
+    let helper = {
+        let api = api.clone();
+        let fields = shared.clone();
+        let share = remaining / 2;
+        tokio::spawn(async move {
+            let mut next = 997;
+            let mut done = 0;
+            while done < share {
+                let n = (share - done).min(1_000);
+                let body = second.edits_body(&fields, &mut next, n)?;
+                api.push(&second.session.access, body, n).await?;
+                done += n;
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(done)
+        })
+    };
+    let mine = remaining - remaining / 2;
+    let mut built = 0;
+    while built < mine {
+        let n = (mine - built).min(1_000);
+        let body = big.writer.edits_body(&big.fields, &mut big.next, n)?;
+        api.push(&big.writer.session.access, body, n).await?;
+        built += n;
+    }
+    built += helper.await??;
+    let r = rate(built, started.elapsed());
+    println!("history grown by {built} ops over HTTP at {r:.0} ops/s");
+    report.history_build = Some((built, r));
+    history += built;
+    big.cursor = pull_to_head(api, &big.reader.access, big.cursor.take()).await?;
+
+    // The control: same current state, 10,000 ops of history.
+    let mut control = Subject::enroll(api, counselor, field_count).await?;
+    control.build_history(api, small).await?;
+    settle(db).await?;
+    let [at_big, at_small] = <[Latencies; 2]>::try_from(
+        measure_alternately(api, &mut [&mut big, &mut control], o).await?,
+    )
+    .map_err(|_| "two subjects, two measurements")?;
+    println!(
+        "history {history} ops: pull of 100 changed fields p50/p95/p99 {} ms; taking turns with a patient of {small} ops of history: {} ms",
+        at_big.summary(),
+        at_small.summary()
+    );
+    report.history.push((history, at_big));
+    report.control = Some((small, at_small));
     Ok(())
 }
 
@@ -563,6 +617,14 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
             lat.summary()
         );
     }
+    if let Some((history, lat)) = &r.control {
+        println!(
+            "{:<60} {:>12} {:>24}",
+            format!("pull 100 changed, control patient, history {history} ops"),
+            "-",
+            lat.summary()
+        );
+    }
     println!();
     println!(
         "ceiling (best of the above): {ceiling:.0} rows/s; least CPU: {ceiling_cpu:.1} µs/row"
@@ -584,8 +646,14 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
     if let [(h_small, small), (h_big, big)] = r.history.as_slice() {
         let ratio = big.percentile_ms(50.0) / small.percentile_ms(50.0);
         println!(
-            "pull of 100 changed fields, p50 at {h_big} vs {h_small} ops of history: {ratio:.2}x (target <= 1.2x): {}",
-            if ratio <= 1.2 { "MET" } else { "NOT MET" }
+            "pull of 100 changed fields, p50 at {h_big} vs {h_small} ops of history, one patient before and after: {ratio:.2}x"
         );
+        if let Some((h_control, control)) = &r.control {
+            let ratio = big.percentile_ms(50.0) / control.percentile_ms(50.0);
+            println!(
+                "pull of 100 changed fields, p50 at {h_big} vs {h_control} ops of history, two patients in turns: {ratio:.2}x (target <= 1.2x): {}",
+                if ratio <= 1.2 { "MET" } else { "NOT MET" }
+            );
+        }
     }
 }
