@@ -5,7 +5,7 @@ use crate::db::schema::{device_pending_seqs, device_receipts, field_state, ops};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text};
+use diesel::sql_types::{Array, BigInt, Integer, Text};
 use std::collections::{BTreeSet, HashSet};
 
 /// Rows per multi-row INSERT: well under both backends' bind-parameter limits.
@@ -305,23 +305,37 @@ pub fn fields_after(
         .load(conn)?)
 }
 
-/// A device's receipt state: high-water mark and the seqs held above it.
+/// One row of a device's receipt state: the high-water mark (`part` 0) or a sequence number held
+/// above it (`part` 1).
+#[derive(QueryableByName)]
+struct ReceiptPart {
+    #[diesel(sql_type = Integer)]
+    part: i32,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// A device's receipt state: high-water mark and the seqs held above it, in one round trip
+/// (every push and pull reads it).
 pub fn load_receipt(
     conn: &mut DbConnection,
     device: &str,
 ) -> Result<(i64, BTreeSet<i64>), ApiError> {
-    let high_water = device_receipts::table
-        .find(device)
-        .select(device_receipts::high_water)
-        .first::<i64>(conn)
-        .optional()?
-        .unwrap_or(0);
-    let pending = device_pending_seqs::table
-        .filter(device_pending_seqs::device_id.eq(device))
-        .select(device_pending_seqs::seq)
-        .load::<i64>(conn)?
-        .into_iter()
-        .collect();
+    let parts = diesel::sql_query(
+        "SELECT 0 AS part, high_water AS n FROM device_receipts WHERE device_id = $1 \
+         UNION ALL SELECT 1, seq FROM device_pending_seqs WHERE device_id = $1",
+    )
+    .bind::<Text, _>(device)
+    .load::<ReceiptPart>(conn)?;
+    let mut high_water = 0;
+    let mut pending = BTreeSet::new();
+    for p in parts {
+        if p.part == 0 {
+            high_water = p.n;
+        } else {
+            pending.insert(p.n);
+        }
+    }
     Ok((high_water, pending))
 }
 
