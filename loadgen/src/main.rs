@@ -396,6 +396,24 @@ async fn pull_to_head(api: &Api, token: &str, cursor: Option<String>) -> Res<Opt
     }
 }
 
+/// Pushes `ops` edits of `fields` (round-robin from `*next`) from `device` in 1,000-op batches.
+async fn push_edits(
+    api: &Api,
+    device: &mut Device,
+    fields: &[(Uuid, &'static str)],
+    next: &mut usize,
+    ops: usize,
+) -> Res<()> {
+    let mut done = 0;
+    while done < ops {
+        let n = (ops - done).min(1_000);
+        let body = device.edits_body(fields, next, n)?;
+        api.push(&device.session.access, body, n).await?;
+        done += n;
+    }
+    Ok(())
+}
+
 /// A patient whose pulls are measured: a writing device, a reading device at the head of the
 /// stream, and the check-in fields the writer edits.
 struct Subject {
@@ -429,13 +447,7 @@ impl Subject {
 
     /// Pushes `ops` edits in 1,000-op batches, then brings the reader to the head of the stream.
     async fn build_history(&mut self, api: &Api, ops: usize) -> Res<()> {
-        let mut done = 0;
-        while done < ops {
-            let n = (ops - done).min(1_000);
-            let body = self.writer.edits_body(&self.fields, &mut self.next, n)?;
-            api.push(&self.writer.session.access, body, n).await?;
-            done += n;
-        }
+        push_edits(api, &mut self.writer, &self.fields, &mut self.next, ops).await?;
         self.cursor = pull_to_head(api, &self.reader.access, self.cursor.take()).await?;
         Ok(())
     }
@@ -516,41 +528,24 @@ async fn history_phase(
     }
     // Grow the history with two writers at once, 1,000-op batches, bodies made on the fly.
     let remaining = o.history - history;
-    let started = Instant::now();
     let mut second = Device::new(
         api.another_device(&big.writer.session).await?,
         big.writer.patient,
     );
-    let shared = std::sync::Arc::new(big.fields.clone());
+    let started = Instant::now();
     let helper = {
         let api = api.clone();
-        let fields = shared.clone();
+        let fields = big.fields.clone();
         let share = remaining / 2;
-        tokio::spawn(async move {
-            let mut next = 997;
-            let mut done = 0;
-            while done < share {
-                let n = (share - done).min(1_000);
-                let body = second.edits_body(&fields, &mut next, n)?;
-                api.push(&second.session.access, body, n).await?;
-                done += n;
-            }
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(done)
-        })
+        tokio::spawn(async move { push_edits(&api, &mut second, &fields, &mut 997, share).await })
     };
     let mine = remaining - remaining / 2;
-    let mut built = 0;
-    while built < mine {
-        let n = (mine - built).min(1_000);
-        let body = big.writer.edits_body(&big.fields, &mut big.next, n)?;
-        api.push(&big.writer.session.access, body, n).await?;
-        built += n;
-    }
-    built += helper.await??;
-    let r = rate(built, started.elapsed());
-    println!("history grown by {built} ops over HTTP at {r:.0} ops/s");
-    report.history_build = Some((built, r));
-    history += built;
+    push_edits(api, &mut big.writer, &big.fields, &mut big.next, mine).await?;
+    helper.await??;
+    let r = rate(remaining, started.elapsed());
+    println!("history grown by {remaining} ops over HTTP at {r:.0} ops/s");
+    report.history_build = Some((remaining, r));
+    history += remaining;
     big.cursor = pull_to_head(api, &big.reader.access, big.cursor.take()).await?;
 
     // The control: same current state, 10,000 ops of history.
