@@ -142,11 +142,10 @@ where
         // A savepoint of the leader's transaction: an error (or a panic) undoes only this write.
         let result = conn.map(|conn| {
             catch_unwind(AssertUnwindSafe(|| conn.transaction(f))).unwrap_or_else(|_| {
-                // diesel leaves a savepoint open when its closure panics: undo it here, or the
+                // diesel leaves open every savepoint the panicking code had opened (its own and
+                // any nested ones): undo them all, down to the leader's transaction, or the
                 // shared commit would keep half of this write.
-                let undone =
-                    <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
-                Err(ApiError::internal(match undone {
+                Err(ApiError::internal(match undo_to(conn, 1) {
                     Ok(()) => "a write panicked".to_string(),
                     Err(e) => format!("a write panicked and could not be undone: {e}"),
                 }))
@@ -193,6 +192,23 @@ where
     }
 }
 
+/// How many transactions and savepoints diesel has open on `conn`.
+fn depth(conn: &mut DbConnection) -> Result<u32, diesel::result::Error> {
+    Ok(
+        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()?
+            .map_or(0, std::num::NonZeroU32::get),
+    )
+}
+
+/// Rolls back savepoints (and transactions) until `depth` are left open.
+fn undo_to(conn: &mut DbConnection, keep: u32) -> Result<(), diesel::result::Error> {
+    while depth(conn)? > keep {
+        <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
+    }
+    Ok(())
+}
+
 /// Runs one group in one transaction on `conn` and settles every writer in it.
 fn lead(conn: &mut DbConnection, group: Vec<Job>) {
     let _writer = WriterGuard::acquire();
@@ -207,13 +223,22 @@ fn lead(conn: &mut DbConnection, group: Vec<Job>) {
         return;
     }
     let settles: Vec<Settle> = group.into_iter().map(|job| job(Some(&mut *conn))).collect();
-    let DbConnection::Sqlite(sqlite) = conn else {
-        unreachable!("a connection does not change backend");
+    // Every job closed what it opened (or was undone to here); if one could not be, committing
+    // would release a savepoint instead, so the whole group is undone and fails.
+    let committed = match depth(conn) {
+        Ok(1) => {
+            let DbConnection::Sqlite(sqlite) = &mut *conn else {
+                unreachable!("a connection does not change backend");
+            };
+            AnsiTransactionManager::commit_transaction(sqlite)
+                .map_err(|e| format!("the write transaction could not commit: {e}"))
+        }
+        Ok(open) => Err(format!("{open} transactions left open by a write")),
+        Err(e) => Err(format!("the write transaction is unusable: {e}")),
     };
-    let committed = AnsiTransactionManager::commit_transaction(sqlite).map_err(|e| {
-        let _ = AnsiTransactionManager::rollback_transaction(sqlite);
-        format!("the write transaction could not commit: {e}")
-    });
+    if committed.is_err() {
+        let _ = undo_to(conn, 0);
+    }
     for settle in settles {
         settle(committed.clone());
     }
@@ -326,6 +351,35 @@ mod tests {
         let mut conn = pool.get().unwrap();
         assert!(write(&mut conn, |conn| insert(conn, 1)).is_err());
         assert_eq!(rows(&mut conn), 14);
+    }
+
+    /// A write that panics inside a savepoint of its own leaves nothing open: later writes
+    /// commit and are seen by other connections, and nothing of the panicking write is kept.
+    #[test]
+    fn a_panic_inside_nested_savepoints_is_undone_entirely() {
+        let db = TempDb::new();
+        let pool = db.pool();
+        let panicked = std::thread::spawn({
+            let pool = pool.clone();
+            move || {
+                write(&mut pool.get().unwrap(), |conn| {
+                    insert(conn, 100)?;
+                    conn.transaction::<(), ApiError, _>(|conn| {
+                        insert(conn, 101)?;
+                        panic!("a bug deep in one write")
+                    })
+                })
+            }
+        })
+        .join()
+        .unwrap();
+        assert!(panicked.is_err());
+        write(&mut pool.get().unwrap(), |conn| insert(conn, 102)).unwrap();
+        // Read on another connection: only what was committed is there.
+        let mut reader = pool.get().unwrap();
+        assert_eq!(rows(&mut reader), 1);
+        write(&mut pool.get().unwrap(), |conn| insert(conn, 100)).unwrap();
+        assert_eq!(rows(&mut reader), 2);
     }
 
     /// Each database has its own writer: a write through one pool never lands in another's file.
