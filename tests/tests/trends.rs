@@ -22,6 +22,14 @@ fn now() -> i64 {
         .as_millis() as i64
 }
 
+/// A moment `back` before `t`, but never before the New York midnight that began `t`'s day: a
+/// check-in "an hour ago" made just after midnight still falls on today (local days decide
+/// `days_since_last_checkin` and the baseline windows).
+fn earlier_today(t: i64, back: i64) -> i64 {
+    let midnight = t - (t + NY * 60_000).rem_euclid(DAY);
+    (t - back).max(midnight)
+}
+
 struct Checkin<'a> {
     at: i64,
     intensity: i64,
@@ -368,7 +376,7 @@ async fn each_risk_flag_fires_on_the_data_built_for_it_and_not_otherwise() {
 
     // Quiet: a check-in at 3 an hour ago.
     let mut quiet = patient(&app, &c).await;
-    write_checkin(&mut quiet, &checkin(t - HOUR, 3, &[]));
+    write_checkin(&mut quiet, &checkin(earlier_today(t, HOUR), 3, &[]));
     quiet.push(&app).await;
     assert_eq!(
         flags_of(&app, &c, quiet.session.user_id).await,
@@ -378,7 +386,7 @@ async fn each_risk_flag_fires_on_the_data_built_for_it_and_not_otherwise() {
     // High craving: an 8 within 48 hours (a 7 would not do).
     let mut high = patient(&app, &c).await;
     write_checkin(&mut high, &checkin(t - 40 * HOUR, 8, &[]));
-    write_checkin(&mut high, &checkin(t - HOUR, 2, &[]));
+    write_checkin(&mut high, &checkin(earlier_today(t, HOUR), 2, &[]));
     high.push(&app).await;
     assert_eq!(
         flags_of(&app, &c, high.session.user_id).await,
@@ -391,7 +399,7 @@ async fn each_risk_flag_fires_on_the_data_built_for_it_and_not_otherwise() {
         &mut lapse,
         &Checkin {
             lapse: true,
-            ..checkin(t - 2 * HOUR, 5, &[])
+            ..checkin(earlier_today(t, 2 * HOUR), 5, &[])
         },
     );
     lapse.push(&app).await;
@@ -411,7 +419,7 @@ async fn each_risk_flag_fires_on_the_data_built_for_it_and_not_otherwise() {
 
     // Two missed sessions in a row (an attended one before them does not help).
     let mut absent = patient(&app, &c).await;
-    write_checkin(&mut absent, &checkin(t - HOUR, 3, &[]));
+    write_checkin(&mut absent, &checkin(earlier_today(t, HOUR), 3, &[]));
     absent.push(&app).await;
     let pid = absent.session.user_id;
     write_session(&mut counselor, pid, t - 9 * DAY, Some("attended"));
@@ -426,7 +434,10 @@ async fn each_risk_flag_fires_on_the_data_built_for_it_and_not_otherwise() {
         write_checkin(&mut rising, &checkin(t - d * DAY, 2 + (d % 2), &[]));
     }
     for d in 0..3 {
-        write_checkin(&mut rising, &checkin(t - d * DAY - HOUR, 6, &[]));
+        write_checkin(
+            &mut rising,
+            &checkin(earlier_today(t, HOUR) - d * DAY, 6, &[]),
+        );
     }
     rising.push(&app).await;
     assert_eq!(
@@ -437,7 +448,10 @@ async fn each_risk_flag_fires_on_the_data_built_for_it_and_not_otherwise() {
     // The same 6s for a patient whose usual is 6: nothing.
     let mut steady = patient(&app, &c).await;
     for d in 0..18 {
-        write_checkin(&mut steady, &checkin(t - d * DAY - HOUR, 6 + (d % 2), &[]));
+        write_checkin(
+            &mut steady,
+            &checkin(earlier_today(t, HOUR) - d * DAY, 6 + (d % 2), &[]),
+        );
     }
     steady.push(&app).await;
     assert_eq!(
@@ -453,7 +467,7 @@ async fn each_risk_flag_fires_on_the_data_built_for_it_and_not_otherwise() {
             &mut sinking,
             &Checkin {
                 mood: Some(5 - k * 4 / 5),
-                ..checkin(t - d * DAY - HOUR, 1 + k, &[])
+                ..checkin(earlier_today(t, HOUR) - d * DAY, 1 + k, &[])
             },
         );
     }
@@ -476,7 +490,7 @@ async fn a_retried_crisis_push_is_answered_with_resources_until_the_check_in_is_
         &mut help,
         &Checkin {
             crisis: true,
-            ..checkin(now() - HOUR, 4, &[])
+            ..checkin(earlier_today(now(), HOUR), 4, &[])
         },
     );
     let batch = help.outbox.clone();
@@ -516,7 +530,7 @@ async fn a_crisis_check_in_returns_resources_and_puts_the_patient_first_on_the_c
     let t = now();
 
     let mut calm = patient(&app, &counselor).await;
-    write_checkin(&mut calm, &checkin(t - HOUR, 2, &[]));
+    write_checkin(&mut calm, &checkin(earlier_today(t, HOUR), 2, &[]));
     let body = calm.push(&app).await;
     assert_eq!(body["crisis_resources"], Value::Null);
 
@@ -552,7 +566,7 @@ async fn a_crisis_check_in_returns_resources_and_puts_the_patient_first_on_the_c
         &mut relapse,
         &Checkin {
             lapse: true,
-            ..checkin(t - HOUR, 9, &[])
+            ..checkin(earlier_today(t, HOUR), 9, &[])
         },
     );
     let body = relapse.push(&app).await;
