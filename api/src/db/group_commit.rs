@@ -201,7 +201,7 @@ fn depth(conn: &mut DbConnection) -> Result<u32, diesel::result::Error> {
     )
 }
 
-/// Rolls back savepoints (and transactions) until `depth` are left open.
+/// Rolls back savepoints (and the transaction) until `keep` levels are left open.
 fn undo_to(conn: &mut DbConnection, keep: u32) -> Result<(), diesel::result::Error> {
     while depth(conn)? > keep {
         <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
