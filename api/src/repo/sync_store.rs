@@ -86,9 +86,10 @@ pub fn find_ops(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<OpRow>, A
 }
 
 /// Appends to the log every op whose id and `(device, device_seq)` are both new, in order, and
-/// returns the ids it stored: `None` when it stored them all (the common case, no set built). An op left out collides with one already logged, or with an
-/// earlier op of `rows`, on its id or on its device sequence number: the caller works out which
-/// (that is the rare path of a retried batch; the common one costs no lookup at all).
+/// returns the ids it stored: `None` when it stored them all (the common case, no set built).
+/// An op left out collides with one already logged, or with an earlier op of `rows`, on its id
+/// or on its device sequence number: the caller works out which (that is the rare path of a
+/// retried batch; the common one costs no lookup at all).
 pub fn insert_new_ops(
     conn: &mut DbConnection,
     rows: &[OpRow],
