@@ -60,3 +60,81 @@ fn migrations_go_up_down_and_up_again() {
         }
     }
 }
+
+/// A field's winner as the `field_state` table, and later view, shows it.
+#[derive(Debug, PartialEq, diesel::QueryableByName)]
+struct Winner {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    op_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    field: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
+}
+
+/// An op log of three ops, two of them the winners of their fields (the third superseded).
+const SYNCED: &str = "
+INSERT INTO ops VALUES
+    ('op-1', 'p', 'checkin', 'd', 'mood', '3', 'h1', 1, 'a', 'dev', 0),
+    ('op-2', 'p', 'checkin', 'd', 'mood', '4', 'h2', 2, 'a', 'dev', 0),
+    ('op-3', 'p', 'checkin', 'd', 'intensity', '5', 'h3', 3, 'a', 'dev', 0);
+INSERT INTO field_state VALUES
+    ('p', 'checkin', 'd', 'mood', '4', 'h2', 'op-2', 'dev', 7),
+    ('p', 'checkin', 'd', 'intensity', '5', 'h3', 'op-3', 'dev', 8);
+";
+const WINNERS: &str = "SELECT op_id, field, value, seq FROM field_state ORDER BY seq";
+const MARKS: &str =
+    "SELECT id AS op_id, field, value, seq FROM ops WHERE seq IS NOT NULL ORDER BY seq";
+
+/// Moving the winners into the op log (and back) keeps every field's winner and stream number.
+fn winners_survive_the_move<C, DB>(
+    conn: &mut C,
+    migrations: fn() -> diesel_migrations::EmbeddedMigrations,
+    load: fn(&mut C, &str) -> Vec<Winner>,
+) where
+    DB: diesel::backend::Backend,
+    C: Connection<Backend = DB> + MigrationHarness<DB>,
+    diesel_migrations::EmbeddedMigrations: MigrationSource<DB>,
+{
+    while !conn
+        .applied_migrations()
+        .unwrap()
+        .iter()
+        .any(|v| v.to_string().ends_with("000007"))
+    {
+        conn.run_next_migration(migrations()).unwrap();
+    }
+    conn.batch_execute(SYNCED).unwrap();
+    let before: Vec<Winner> = load(conn, WINNERS);
+    assert_eq!(before.len(), 2);
+
+    let moved = conn.run_next_migration(migrations()).unwrap();
+    assert!(moved.to_string().ends_with("000008"), "{moved}");
+    let marked: Vec<Winner> = load(conn, MARKS);
+    assert_eq!(marked, before, "the log's marks are the old winners");
+    let viewed: Vec<Winner> = load(conn, WINNERS);
+    assert_eq!(viewed, before, "the view shows the old winners");
+
+    conn.revert_last_migration(migrations()).unwrap();
+    let back: Vec<Winner> = load(conn, WINNERS);
+    assert_eq!(back, before, "undone, the table holds them again");
+}
+
+#[test]
+fn field_winners_survive_their_move_into_the_op_log() {
+    let db = TestDb::create();
+    match backend() {
+        Backend::Sqlite => winners_survive_the_move(
+            &mut SqliteConnection::establish(&db.url).unwrap(),
+            || SQLITE_MIGRATIONS,
+            |c, q| diesel::RunQueryDsl::load(diesel::sql_query(q), c).unwrap(),
+        ),
+        Backend::Postgres(_) => winners_survive_the_move(
+            &mut PgConnection::establish(&db.url).unwrap(),
+            || POSTGRES_MIGRATIONS,
+            |c, q| diesel::RunQueryDsl::load(diesel::sql_query(q), c).unwrap(),
+        ),
+    }
+}

@@ -95,10 +95,12 @@ diesel::table! {
         author_id -> Text,
         device_id -> Text,
         received_at -> BigInt,
+        seq -> Nullable<BigInt>,
     }
 }
 
 diesel::table! {
+    /// A view of `ops`: the winning op of every field.
     field_state (patient_id, kind, doc_id, field) {
         patient_id -> Text,
         kind -> Text,

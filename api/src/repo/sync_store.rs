@@ -1,5 +1,6 @@
-//! Storage of the sync protocol: patient streams, the op log, merged field state and device
-//! receipts. Every function runs inside the push or pull transaction of its caller.
+//! Storage of the sync protocol: patient streams, the op log (whose current winners, marked by
+//! their stream number, are the merged field state) and device receipts. Every function runs
+//! inside the push or pull transaction of its caller.
 
 use crate::db::schema::{device_pending_seqs, device_receipts, field_state, ops};
 use crate::db::DbConnection;
@@ -12,15 +13,9 @@ use std::collections::{BTreeSet, HashSet};
 const INSERT_CHUNK: usize = 500;
 /// Ids per `IN (…)` list.
 const IN_CHUNK: usize = 500;
-/// Rows per PostgreSQL `unnest` insert: its parameters are one array per column, so only
+/// Keys per PostgreSQL `unnest` lookup: its parameters are one array per column, so only
 /// statement size bounds this.
 const PG_ARRAY_CHUNK: usize = 5_000;
-
-#[derive(QueryableByName)]
-struct InsertedId {
-    #[diesel(sql_type = Text)]
-    id: String,
-}
 
 /// One column of `rows`, as PostgreSQL `unnest` takes it.
 fn column<'a, R>(rows: &'a [R], get: impl Fn(&'a R) -> &'a String) -> Vec<&'a str> {
@@ -69,6 +64,9 @@ pub struct OpRow {
     pub author_id: String,
     pub device_id: String,
     pub received_at: i64,
+    /// The patient-stream number of its field's change while this op is the field's winner;
+    /// `None` once a newer op won (or when it never did).
+    pub seq: Option<i64>,
 }
 
 /// Ops already in the log among `ids`.
@@ -85,85 +83,67 @@ pub fn find_ops(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<OpRow>, A
     Ok(found)
 }
 
-/// Appends to the log every op whose id and `(device, device_seq)` are both new, in order, and
-/// returns the ids it stored: `None` when it stored them all (the common case, no set built).
-/// An op left out collides with one already logged, or with an earlier op of `rows`, on its id
-/// or on its device sequence number: the caller works out which (that is the rare path of a
-/// retried batch; the common one costs no lookup at all).
-pub fn insert_new_ops(
+/// Appends `rows` to the log, after taking the winner's mark (`seq`) off the ops in
+/// `superseded`, all or nothing: `Ok(false)`, with nothing written, when an op's id or device
+/// sequence number is already logged (the caller finds out which and tries again without it).
+///
+/// That is the rare path of a retried batch: the common one, every op new, takes each backend's
+/// bulk path in one savepoint and costs no lookup at all: COPY on PostgreSQL (rows written a
+/// page at a time), plain multi-row INSERTs of a few fixed sizes on SQLite (each prepared once
+/// per connection).
+pub fn append_ops(
     conn: &mut DbConnection,
     rows: &[OpRow],
-) -> Result<Option<HashSet<String>>, ApiError> {
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    // The common case, every op new, takes each backend's bulk path inside a savepoint: COPY on
-    // PostgreSQL (rows written a page at a time, no conflict checks), plain multi-row INSERTs of
-    // a few fixed sizes on SQLite (each prepared once per connection). An op already logged or a
-    // device sequence number used twice fails it, and the batch is written again below.
-    let bulk: Result<(), diesel::result::Error> = match &mut *conn {
-        DbConnection::Pg(c) => c.transaction(|c| {
-            diesel::copy_from(ops::table)
-                .from_insertable(rows)
-                .execute(c)
-                .map(drop)
-        }),
-        DbConnection::Sqlite(c) => c.transaction(|c| {
-            crate::in_cached_chunks!(rows, |chunk| {
-                diesel::insert_into(ops::table).values(chunk).execute(c)?;
-            });
-            Ok(())
-        }),
-    };
-    match bulk {
-        Ok(()) => return Ok(None),
-        Err(e) if crate::db::is_unique_violation(&e) => {}
-        Err(e) => return Err(e.into()),
-    }
-    // Again with DO NOTHING, which skips the colliding rows; RETURNING names those stored.
-    let mut stored = HashSet::new();
-    match conn {
-        // One statement per chunk whose text never changes: the rows travel as one array per
-        // column. A multi-row VALUES list would be a new statement with thousands of parameters
-        // for PostgreSQL to parse and plan every time.
-        DbConnection::Pg(c) => {
-            for chunk in rows.chunks(PG_ARRAY_CHUNK) {
-                let ids: Vec<InsertedId> = diesel::sql_query(
-                    "INSERT INTO ops (id, patient_id, kind, doc_id, field, value, hlc, \
-                     device_seq, author_id, device_id, received_at) \
-                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
-                     $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], \
-                     $11::bigint[]) \
-                     ON CONFLICT DO NOTHING RETURNING id",
-                )
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.id))
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.patient_id))
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.kind))
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.doc_id))
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.field))
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.value))
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.hlc))
-                .bind::<Array<BigInt>, _>(chunk.iter().map(|r| r.device_seq).collect::<Vec<_>>())
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.author_id))
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.device_id))
-                .bind::<Array<BigInt>, _>(chunk.iter().map(|r| r.received_at).collect::<Vec<_>>())
-                .load(c)?;
-                stored.extend(ids.into_iter().map(|i| i.id));
-            }
+    superseded: &[String],
+) -> Result<bool, ApiError> {
+    let appended: Result<(), diesel::result::Error> = conn.transaction(|conn| {
+        // Unmarked first: a field has one marked op at a time (`ops_winner` is unique).
+        for chunk in superseded.chunks(IN_CHUNK) {
+            diesel::update(ops::table.filter(ops::id.eq_any(chunk)))
+                .set(ops::seq.eq(None::<i64>))
+                .execute(conn)?;
         }
-        DbConnection::Sqlite(c) => crate::in_cached_chunks!(rows, |chunk| {
-            let ids: Vec<String> = diesel::insert_into(ops::table)
-                .values(chunk)
-                .on_conflict_do_nothing()
-                .returning(ops::id)
-                .get_results(c)?;
-            stored.extend(ids);
-        }),
+        match conn {
+            DbConnection::Pg(c) => {
+                if !rows.is_empty() {
+                    diesel::copy_from(ops::table)
+                        .from_insertable(rows)
+                        .execute(c)?;
+                }
+            }
+            DbConnection::Sqlite(c) => crate::in_cached_chunks!(rows, |chunk| {
+                diesel::insert_into(ops::table).values(chunk).execute(c)?;
+            }),
+        }
+        Ok(())
+    });
+    match appended {
+        Ok(()) => Ok(true),
+        Err(e) if crate::db::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
     }
-    Ok(Some(stored))
 }
 
-/// One field's merged state as stored.
+/// Which of `seqs` the log already holds an op of `device` under.
+pub fn logged_device_seqs(
+    conn: &mut DbConnection,
+    device: &str,
+    seqs: &[i64],
+) -> Result<HashSet<i64>, ApiError> {
+    let mut found = HashSet::new();
+    for chunk in seqs.chunks(IN_CHUNK) {
+        found.extend(
+            ops::table
+                .filter(ops::device_id.eq(device))
+                .filter(ops::device_seq.eq_any(chunk))
+                .select(ops::device_seq)
+                .load::<i64>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// One field's merged state: its winning op, as the `field_state` view shows it.
 #[derive(Debug, Clone, Default, PartialEq, Insertable, Queryable, QueryableByName, Selectable)]
 // One multi-row statement on SQLite, as for `OpRow`.
 #[diesel(table_name = field_state, treat_none_as_default_value = false)]
@@ -181,12 +161,12 @@ pub struct FieldRow {
 
 /// Every field of the given `(kind, doc_id)` documents of one patient.
 ///
-/// PostgreSQL probes the primary key once per document, whatever the planner believes about the
-/// table: the keys travel as arrays, and each document's fields are a `LATERAL` subquery that
-/// `OFFSET 0` keeps from being merged into a join. Without the fence, statistics that lag a
-/// growing table made it hash-join the keys against every row of the patient (and a prepared
-/// `doc_id = ANY($n)` compared every row with every id): a push's cost grew with the patient's
-/// history. SQLite searches the primary key for each `(kind, doc_id)` pair.
+/// Both backends search the winners' index (`ops_winner`) once per document, whatever the
+/// planner believes about the table. PostgreSQL: the keys travel as arrays, and each document's
+/// fields are a `LATERAL` subquery that `OFFSET 0` keeps from being merged into a join. Without
+/// the fence, statistics that lag a growing table made it hash-join the keys against every row
+/// of the patient (and a prepared `doc_id = ANY($n)` compared every row with every id): a push's
+/// cost grew with the patient's history.
 pub fn fields_of_docs(
     conn: &mut DbConnection,
     patient: &str,
@@ -212,82 +192,24 @@ pub fn fields_of_docs(
             }
         }
         // The keys as one JSON array, so the statement's text never changes and is prepared
-        // once per connection (an `IN (?, ?, …)` list is prepared anew for every length); the
-        // row-value IN is one primary-key search per key.
+        // once per connection (an `IN (?, ?, …)` list is prepared anew for every length). The
+        // keys come first and each is one search of the winners' index: the planner, left to
+        // itself, reads all of the patient's winners through the stream index instead.
         DbConnection::Sqlite(c) => {
             let keys = serde_json::to_string(docs).map_err(ApiError::internal)?;
             found = diesel::sql_query(
-                "SELECT patient_id, kind, doc_id, field, value, hlc, op_id, device_id, seq \
-                 FROM field_state WHERE patient_id = ? AND (kind, doc_id) IN \
-                 (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') \
-                 FROM json_each(?))",
+                "SELECT o.patient_id, o.kind, o.doc_id, o.field, o.value, o.hlc, \
+                 o.id AS op_id, o.device_id, o.seq \
+                 FROM json_each(?) AS d CROSS JOIN ops AS o INDEXED BY ops_winner \
+                 WHERE o.patient_id = ? AND o.kind = json_extract(d.value, '$[0]') \
+                 AND o.doc_id = json_extract(d.value, '$[1]') AND o.seq IS NOT NULL",
             )
-            .bind::<Text, _>(patient)
             .bind::<Text, _>(keys)
+            .bind::<Text, _>(patient)
             .load::<FieldRow>(c)?;
         }
     }
     Ok(found)
-}
-
-/// Stores the first winners of fields not stored yet (the caller holds the patient's stream
-/// lock, so nobody else can have stored them meanwhile): PostgreSQL's COPY, SQLite's multi-row
-/// statements.
-pub fn insert_fields(conn: &mut DbConnection, rows: &[FieldRow]) -> Result<(), ApiError> {
-    match conn {
-        DbConnection::Pg(c) => {
-            if !rows.is_empty() {
-                diesel::copy_from(field_state::table)
-                    .from_insertable(rows)
-                    .execute(c)?;
-            }
-        }
-        DbConnection::Sqlite(c) => crate::in_cached_chunks!(rows, |chunk| {
-            diesel::insert_into(field_state::table)
-                .values(chunk)
-                .execute(c)?;
-        }),
-    }
-    Ok(())
-}
-
-/// Stores new winners: inserts fields not stored yet and replaces the winner of those that are,
-/// in one statement per chunk (PostgreSQL: an upsert from one array per column).
-pub fn upsert_fields(conn: &mut DbConnection, rows: &[FieldRow]) -> Result<(), ApiError> {
-    match &mut *conn {
-        DbConnection::Pg(c) => {
-            for chunk in rows.chunks(PG_ARRAY_CHUNK) {
-                diesel::sql_query(
-                    "INSERT INTO field_state (patient_id, kind, doc_id, field, value, hlc, op_id, \
-                     device_id, seq) \
-                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
-                     $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[]) \
-                     ON CONFLICT (patient_id, kind, doc_id, field) DO UPDATE SET \
-                     value = excluded.value, hlc = excluded.hlc, op_id = excluded.op_id, \
-                     device_id = excluded.device_id, seq = excluded.seq",
-                )
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.patient_id))
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.kind))
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.doc_id))
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.field))
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.value))
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.hlc))
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.op_id))
-                .bind::<Array<Text>, _>(column(chunk, |r| &r.device_id))
-                .bind::<Array<BigInt>, _>(chunk.iter().map(|r| r.seq).collect::<Vec<_>>())
-                .execute(c)?;
-            }
-        }
-        // SQLite's multi-row INSERT cannot be combined with `ON CONFLICT … DO UPDATE` by diesel;
-        // REPLACE gives every column, and the new stream numbers are fresh, so the stored row
-        // is the same.
-        DbConnection::Sqlite(c) => crate::in_cached_chunks!(rows, |chunk| {
-            diesel::replace_into(field_state::table)
-                .values(chunk)
-                .execute(c)?;
-        }),
-    }
-    Ok(())
 }
 
 /// Field states of `patient` changed after `after`, oldest change first.

@@ -14,12 +14,11 @@ use crate::crisis::CrisisSigns;
 use crate::db::{self, DbConnection};
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::repo::sync_store::{self, FieldRow, OpRow};
+use crate::repo::sync_store::{self, OpRow};
 use crate::sync::read_model::{self, Refresh};
 use crate::sync::receipts::{self, Receipt};
 use serde::Serialize;
 use serde_json::Value;
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use sync_core::{
     check_drift, may_write, validate, Author, DocKey, DocKind, Op, RejectCode, Rejection,
@@ -117,13 +116,11 @@ fn reject_code(index: usize, id: Uuid, code: &str, message: &str) -> RejectedOp 
     }
 }
 
-/// An op that passed every check that needs no lock, with the field-state row it becomes if it
-/// wins. Its log row is kept apart, at the same position, so the rows go to the insert as they
-/// are.
+/// An op that passed every check that needs no lock. Its log row is kept apart, at the same
+/// position, so the rows go to the insert as they are.
 struct Candidate {
     index: usize,
     op: Op,
-    field: FieldRow,
 }
 
 fn op_row(op: &Op, caller: &AuthUser, now_ms: i64) -> Result<OpRow, Rejection> {
@@ -141,22 +138,8 @@ fn op_row(op: &Op, caller: &AuthUser, now_ms: i64) -> Result<OpRow, Rejection> {
         author_id: caller.user_id.to_string(),
         device_id: caller.device_id.to_string(),
         received_at: now_ms,
+        seq: None,
     })
-}
-
-/// The field-state row `row` becomes if it wins (its stream number is set when it does).
-fn field_row(row: &OpRow) -> FieldRow {
-    FieldRow {
-        patient_id: row.patient_id.clone(),
-        kind: row.kind.clone(),
-        doc_id: row.doc_id.clone(),
-        field: row.field.clone(),
-        value: row.value.clone(),
-        hlc: row.hlc.clone(),
-        op_id: row.id.clone(),
-        device_id: row.device_id.clone(),
-        seq: 0,
-    }
 }
 
 /// Whether a logged op is the same op as `row` (everything but who sent it and when).
@@ -191,8 +174,8 @@ pub fn push(
 /// An op after the checks that need no database, or why it was refused.
 enum Decoded {
     /// Fits its schema and the clock bound; the write policy is still to be asked. Its log row
-    /// and the field-state row it would become are built here, outside the write lock.
-    Valid(Box<(Op, OpRow, FieldRow)>),
+    /// is built here, outside the write lock.
+    Valid(Box<(Op, OpRow)>),
     /// Refused; `seq` is its device sequence number when it counts towards the receipt.
     Refused {
         rejection: RejectedOp,
@@ -227,10 +210,7 @@ fn decode_all(
                 })
                 .and_then(|()| op_row(&op, caller, now_ms));
             match verdict {
-                Ok(row) => {
-                    let field = field_row(&row);
-                    Decoded::Valid(Box::new((op, row, field)))
-                }
+                Ok(row) => Decoded::Valid(Box::new((op, row))),
                 Err(r) => Decoded::Refused {
                     rejection: reject(index, Some(op.id), &r),
                     // A clock too far ahead is not judged for good: the phone re-stamps.
@@ -257,25 +237,18 @@ fn store(
         user: caller.user_id,
         role: sync_role(caller.role),
     };
-    let mut rejected = Vec::new();
-    let mut duplicates = Vec::new();
-    // Sequence numbers the server has judged for good (stored, or refused for a reason that a
-    // retry will not change): they count towards the device's receipt.
-    let mut judged_seqs = Vec::new();
+    let mut verdicts = Verdicts::default();
     let mut standings: HashMap<Uuid, Standing> = HashMap::new();
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut rows: Vec<OpRow> = Vec::new();
-    // Check-ins this push holds ops of that its merge may not rewrite (ops stored before), for
-    // the crisis check.
-    let mut taken_checkins: BTreeSet<(Uuid, Uuid)> = BTreeSet::new();
     let mut in_batch: HashMap<Uuid, usize> = HashMap::new();
 
     for (index, decoded) in decoded.into_iter().enumerate() {
-        let (op, row, field) = match decoded {
+        let (op, row) = match decoded {
             Decoded::Valid(valid) => *valid,
             Decoded::Refused { rejection, seq } => {
-                judged_seqs.extend(seq);
-                rejected.push(rejection);
+                verdicts.judged_seqs.extend(seq);
+                verdicts.rejected.push(rejection);
                 continue;
             }
         };
@@ -288,91 +261,65 @@ fn store(
             }
         };
         if let Err(r) = may_write(&author, standing.relation(), &op) {
-            judged_seqs.push(row.device_seq);
-            rejected.push(reject(index, Some(op.id), &r));
+            verdicts.judged_seqs.push(row.device_seq);
+            verdicts.rejected.push(reject(index, Some(op.id), &r));
             continue;
         }
         if let Some(&earlier) = in_batch.get(&op.id) {
             if same_op(&rows[earlier], &row) {
-                note_checkin(&mut taken_checkins, &op);
-                duplicates.push(op.id);
+                verdicts.duplicate(&op);
             } else {
-                // Refused for good: its sequence number must not hold the receipt back.
-                judged_seqs.push(row.device_seq);
-                rejected.push(reject_code(
+                verdicts.conflict(
                     index,
-                    op.id,
-                    "op_id_conflict",
+                    &op,
+                    &row,
                     "another op in this batch has the same id and different content",
-                ));
+                );
             }
             continue;
         }
         in_batch.insert(op.id, candidates.len());
-        candidates.push(Candidate { index, op, field });
+        candidates.push(Candidate { index, op });
         rows.push(row);
     }
 
-    // Append every candidate whose id and device sequence number are both new; the unique keys
-    // of the log decide, so a batch that is all new (the common case) needs no lookup. Those
-    // left out are duplicates, `op_id_conflict`s or `device_seq_reused`: only they are read.
-    let stored = sync_store::insert_new_ops(conn, &rows)?;
-    let was_stored = |id: &String| stored.as_ref().is_none_or(|s| s.contains(id));
-    let skipped: Vec<String> = rows
-        .iter()
-        .filter(|r| !was_stored(&r.id))
-        .map(|r| r.id.clone())
-        .collect();
-    // Ops left out by the insert that the log already held under their id; those it did not
-    // hold were left out for their device sequence number.
-    let logged: HashMap<String, OpRow> = if skipped.is_empty() {
-        HashMap::new()
-    } else {
-        sync_store::find_ops(conn, &skipped)?
-            .into_iter()
-            .map(|r| (r.id.clone(), r))
-            .collect()
-    };
+    // Every patient's stream is locked before anything is written, in patient order as every
+    // push takes them (so two pushes cannot deadlock): until commit no other push can change
+    // these patients' winners, which are read once here.
+    let streams = lock_streams(conn, &candidates)?;
     let device = caller.device_id.to_string();
-
-    let mut fresh: Vec<Candidate> = Vec::with_capacity(rows.len());
-    for (c, row) in candidates.into_iter().zip(rows) {
-        if was_stored(&row.id) {
-            judged_seqs.push(row.device_seq);
-            fresh.push(c);
-            continue;
+    // Append every candidate, marking the new winners; the log's unique keys decide whether all
+    // are new, so a batch that is (the common case) needs no lookup. Otherwise the ops already
+    // logged under their id (duplicates, `op_id_conflict`) or their device sequence number
+    // (`device_seq_reused`) are sorted out and the rest merged again.
+    let plan = loop {
+        let plan = plan_merge(&streams, &candidates, &mut rows);
+        if sync_store::append_ops(conn, &rows, &plan.superseded)? {
+            break plan;
         }
-        if let Some(existing) = logged.get(&row.id) {
-            if same_op(existing, &row) {
-                judged_seqs.push(row.device_seq);
-                note_checkin(&mut taken_checkins, &c.op);
-                duplicates.push(c.op.id);
-            } else {
-                // Refused for good: its sequence number must not hold the receipt back.
-                judged_seqs.push(row.device_seq);
-                rejected.push(reject_code(
-                    c.index,
-                    c.op.id,
-                    "op_id_conflict",
-                    "an op with this id and different content is already stored; op ids are never reused",
-                ));
-            }
-            continue;
+        let before = candidates.len();
+        (candidates, rows) = sort_out_logged(conn, &device, candidates, rows, &mut verdicts)?;
+        if candidates.len() == before {
+            return Err(ApiError::internal(
+                "the op log refused a batch although none of its ops is logged",
+            ));
         }
-        rejected.push(reject_code(
-            c.index,
-            c.op.id,
-            "device_seq_reused",
-            "this device already sent a different op with this device_seq; a device's sequence never goes back (sign in again to register a new device)",
-        ));
-    }
+    };
+    verdicts
+        .judged_seqs
+        .extend(rows.iter().map(|row| row.device_seq));
 
-    let (rewritten, lost) = merge(conn, &mut fresh, now_ms)?;
-    taken_checkins.extend(lost);
-    let checkins = TakenCheckins::new(taken_checkins, rewritten);
+    let refreshed: Vec<Refresh> = plan
+        .docs
+        .iter()
+        .map(|touched| touched.refresh(&streams, &candidates))
+        .collect();
+    let rewritten = read_model::refresh_many(conn, &refreshed, now_ms)?;
+    verdicts.taken_checkins.extend(plan.lost);
+    let checkins = TakenCheckins::new(verdicts.taken_checkins, rewritten);
 
     let before = sync_store::load_receipt(conn, &device)?;
-    let next = receipts::advance(before.0, &before.1, judged_seqs);
+    let next = receipts::advance(before.0, &before.1, verdicts.judged_seqs);
     sync_store::save_receipt(
         conn,
         &device,
@@ -380,10 +327,11 @@ fn store(
         next.high_water,
         &next.pending,
     )?;
+    let mut rejected = verdicts.rejected;
     rejected.sort_by_key(|r| r.index);
     Ok(PushOutcome {
-        accepted: fresh.iter().map(|c| c.op.id).collect(),
-        duplicates,
+        accepted: candidates.iter().map(|c| c.op.id).collect(),
+        duplicates: verdicts.duplicates,
         rejected,
         receipt: Receipt {
             device_id: caller.device_id,
@@ -394,151 +342,272 @@ fn store(
     })
 }
 
-/// Remembers a check-in the push holds an op of.
-fn note_checkin(taken: &mut BTreeSet<(Uuid, Uuid)>, op: &Op) {
-    if op.kind == DocKind::Checkin {
-        taken.insert((op.patient, op.doc));
+/// What a push has decided about the ops that are not stored by it.
+#[derive(Default)]
+struct Verdicts {
+    rejected: Vec<RejectedOp>,
+    duplicates: Vec<Uuid>,
+    /// Sequence numbers the server has judged for good (stored, or refused for a reason that a
+    /// retry will not change): they count towards the device's receipt.
+    judged_seqs: Vec<i64>,
+    /// Check-ins this push holds ops of that its merge may not rewrite (ops stored before), for
+    /// the crisis check.
+    taken_checkins: BTreeSet<(Uuid, Uuid)>,
+}
+
+impl Verdicts {
+    /// An op the server holds already (same id, same content). Its sequence number is counted
+    /// where the op was logged, or is about to be (a repeat within the batch).
+    fn duplicate(&mut self, op: &Op) {
+        if op.kind == DocKind::Checkin {
+            self.taken_checkins.insert((op.patient, op.doc));
+        }
+        self.duplicates.push(op.id);
+    }
+
+    /// An op whose id is taken by different content: refused for good, so its sequence number
+    /// must not hold the receipt back.
+    fn conflict(&mut self, index: usize, op: &Op, row: &OpRow, message: &str) {
+        self.judged_seqs.push(row.device_seq);
+        self.rejected
+            .push(reject_code(index, op.id, "op_id_conflict", message));
     }
 }
 
-/// One field's winner while merging: the stored one, or an op of this push.
-struct Winner<'a> {
-    value: Cow<'a, Value>,
+/// Takes out of the candidates every op the log already holds under its id (a duplicate, or an
+/// `op_id_conflict`) or whose device sequence number another op of the device holds, in the log
+/// or earlier in this batch (`device_seq_reused`).
+fn sort_out_logged(
+    conn: &mut DbConnection,
+    device: &str,
+    candidates: Vec<Candidate>,
+    rows: Vec<OpRow>,
+    verdicts: &mut Verdicts,
+) -> Result<(Vec<Candidate>, Vec<OpRow>), ApiError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let logged: HashMap<String, OpRow> = sync_store::find_ops(conn, &ids)?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    let seqs: Vec<i64> = rows
+        .iter()
+        .filter(|r| !logged.contains_key(&r.id))
+        .map(|r| r.device_seq)
+        .collect();
+    let mut seqs_taken = sync_store::logged_device_seqs(conn, device, &seqs)?;
+    let mut kept = (Vec::new(), Vec::new());
+    for (c, row) in candidates.into_iter().zip(rows) {
+        if let Some(existing) = logged.get(&row.id) {
+            if same_op(existing, &row) {
+                verdicts.judged_seqs.push(row.device_seq);
+                verdicts.duplicate(&c.op);
+            } else {
+                verdicts.conflict(
+                    c.index,
+                    &c.op,
+                    &row,
+                    "an op with this id and different content is already stored; op ids are never reused",
+                );
+            }
+        } else if !seqs_taken.insert(row.device_seq) {
+            verdicts.rejected.push(reject_code(
+                c.index,
+                c.op.id,
+                "device_seq_reused",
+                "this device already sent a different op with this device_seq; a device's sequence never goes back (sign in again to register a new device)",
+            ));
+        } else {
+            kept.0.push(c);
+            kept.1.push(row);
+        }
+    }
+    Ok(kept)
+}
+
+/// A field's stored winner.
+struct Stored {
+    value: Value,
     hlc: sync_core::Hlc,
     op: Uuid,
-    /// Set when an op of this push won (its position among the fresh ops): the stored state
-    /// changes.
-    fresh: Option<usize>,
-    /// Whether the field has a stored row (before this push), which a new winner replaces.
-    stored: bool,
 }
 
-/// Merges freshly logged ops into field state and refreshes the read models of every document
-/// they touched. Per patient: lock the stream, read the documents' fields, pick LWW winners with
-/// sync-core's order, write the changed fields with new stream numbers. Returns what each
-/// rewritten check-in now says about a crisis, and the check-ins of ops that lost to a stored
-/// value (their read-model rows stay as they were).
-fn merge(
-    conn: &mut DbConnection,
-    fresh: &mut [Candidate],
-    now_ms: i64,
-) -> Result<MergedCheckins, ApiError> {
-    let mut by_patient: BTreeMap<Uuid, Vec<usize>> = BTreeMap::new();
-    for (i, c) in fresh.iter().enumerate() {
-        by_patient.entry(c.op.patient).or_default().push(i);
-    }
-    // The field rows leave the candidates (built outside the write lock) for the winners.
-    let mut field_rows: Vec<Option<FieldRow>> = fresh
-        .iter_mut()
-        .map(|c| Some(std::mem::take(&mut c.field)))
-        .collect();
-    let fresh: &[Candidate] = fresh;
-    let mut signs = Vec::new();
-    let mut lost = Vec::new();
-    for (patient, ops) in by_patient {
-        let patient_id = patient.to_string();
-        let count = i64::try_from(ops.len()).unwrap_or(i64::MAX);
-        let mut next_seq = sync_store::reserve_stream(conn, &patient_id, count)?;
+/// A patient's locked stream: the first of the stream numbers reserved for this push, and the
+/// stored winners of every field of the documents the push touches.
+struct Stream {
+    first_seq: i64,
+    docs: HashMap<(DocKind, Uuid), BTreeMap<String, Stored>>,
+}
 
-        let docs: Vec<(String, String)> = ops
+/// Locks the stream of every patient the candidates write to (reserving a stream number for
+/// each candidate; unused ones leave harmless holes) and reads the stored winners of their
+/// documents.
+fn lock_streams(
+    conn: &mut DbConnection,
+    candidates: &[Candidate],
+) -> Result<BTreeMap<Uuid, Stream>, ApiError> {
+    let mut docs_of: BTreeMap<Uuid, (i64, HashSet<(DocKind, Uuid)>)> = BTreeMap::new();
+    for c in candidates {
+        let (count, docs) = docs_of.entry(c.op.patient).or_default();
+        *count += 1;
+        docs.insert((c.op.kind, c.op.doc));
+    }
+    let mut streams = BTreeMap::new();
+    for (patient, (count, docs)) in docs_of {
+        let patient_id = patient.to_string();
+        let first_seq = sync_store::reserve_stream(conn, &patient_id, count)?;
+        let keys: Vec<(String, String)> = docs
             .iter()
-            .filter_map(|&i| field_rows[i].as_ref())
-            .map(|f| (f.kind.clone(), f.doc_id.clone()))
-            .collect::<HashSet<_>>()
-            .into_iter()
+            .map(|(kind, doc)| (kind.as_str().to_string(), doc.to_string()))
             .collect();
-        let stored = sync_store::fields_of_docs(conn, &patient_id, &docs)?;
-        // Documents with stored fields have a read-model row to replace; the others get a new one.
-        let mut existed: HashSet<(DocKind, Uuid)> = HashSet::new();
-        let mut state: BTreeMap<(DocKind, Uuid), BTreeMap<&str, Winner>> = BTreeMap::new();
-        for row in &stored {
-            let kind = DocKind::parse(&row.kind)
-                .map_err(|_| ApiError::internal("corrupt kind in field_state"))?;
-            let doc =
-                Uuid::parse_str(&row.doc_id).map_err(|_| ApiError::internal("corrupt doc id"))?;
-            let winner = Winner {
-                value: Cow::Owned(
-                    serde_json::from_str(&row.value)
-                        .map_err(|_| ApiError::internal("corrupt value in field_state"))?,
-                ),
-                hlc: row
-                    .hlc
-                    .parse()
-                    .map_err(|_| ApiError::internal("corrupt hlc in field_state"))?,
-                op: Uuid::parse_str(&row.op_id).map_err(|_| ApiError::internal("corrupt op id"))?,
-                fresh: None,
-                stored: true,
+        let mut stored: HashMap<(DocKind, Uuid), BTreeMap<String, Stored>> = HashMap::new();
+        for row in sync_store::fields_of_docs(conn, &patient_id, &keys)? {
+            let corrupt = |what: &str| ApiError::internal(format!("corrupt {what} in field_state"));
+            let kind = DocKind::parse(&row.kind).map_err(|_| corrupt("kind"))?;
+            let doc = Uuid::parse_str(&row.doc_id).map_err(|_| corrupt("doc id"))?;
+            let winner = Stored {
+                value: serde_json::from_str(&row.value).map_err(|_| corrupt("value"))?,
+                hlc: row.hlc.parse().map_err(|_| corrupt("hlc"))?,
+                op: Uuid::parse_str(&row.op_id).map_err(|_| corrupt("op id"))?,
             };
-            existed.insert((kind, doc));
-            state
+            stored
                 .entry((kind, doc))
                 .or_default()
-                .insert(row.field.as_str(), winner);
+                .insert(row.field, winner);
         }
-
-        let mut touched: HashSet<(DocKind, Uuid)> = HashSet::new();
-        for &i in &ops {
-            let op = &fresh[i].op;
-            let fields = state.entry((op.kind, op.doc)).or_default();
-            let (wins, stored) = match fields.get(op.field.as_str()) {
-                Some(current) => (
-                    sync_core::wins(op.stamp(), (&current.hlc, &current.op)),
-                    current.stored,
-                ),
-                None => (true, false),
-            };
-            if wins {
-                fields.insert(
-                    op.field.as_str(),
-                    Winner {
-                        value: Cow::Borrowed(&op.value),
-                        hlc: op.hlc,
-                        op: op.id,
-                        fresh: Some(i),
-                        stored,
-                    },
-                );
-                touched.insert((op.kind, op.doc));
-            } else if op.kind == DocKind::Checkin {
-                lost.push((op.patient, op.doc));
-            }
-        }
-
-        // New fields and replaced ones are written apart: new ones need no conflict handling.
-        let mut new_fields = Vec::new();
-        let mut replaced_fields = Vec::new();
-        let mut refreshed = Vec::with_capacity(touched.len());
-        for (&(kind, doc), fields) in &state {
-            if !touched.contains(&(kind, doc)) {
-                continue;
-            }
-            for w in fields.values() {
-                let Some(mut row) = w.fresh.and_then(|i| field_rows[i].take()) else {
-                    continue;
-                };
-                row.seq = next_seq;
-                next_seq += 1;
-                if w.stored {
-                    replaced_fields.push(row);
-                } else {
-                    new_fields.push(row);
-                }
-            }
-            refreshed.push(Refresh {
-                key: DocKey { patient, kind, doc },
-                fields: fields.iter().map(|(f, w)| (*f, w.value.as_ref())).collect(),
-                existed: existed.contains(&(kind, doc)),
-            });
-        }
-        // The stream lock taken above keeps every other push of this patient out until commit,
-        // so the fields read are all the stored ones and the new ones are new.
-        sync_store::insert_fields(conn, &new_fields)?;
-        sync_store::upsert_fields(conn, &replaced_fields)?;
-        signs.extend(read_model::refresh_many(conn, &refreshed, now_ms)?);
+        streams.insert(
+            patient,
+            Stream {
+                first_seq,
+                docs: stored,
+            },
+        );
     }
-    Ok((signs, lost))
+    Ok(streams)
 }
 
-/// What a merge did to check-ins: the rewritten ones with their crisis signs, and those of ops
-/// that lost to a stored value.
-type MergedCheckins = (Vec<(DocKey, CrisisSigns)>, Vec<(Uuid, Uuid)>);
+/// A field's winner so far among the candidates.
+struct Won {
+    /// The candidate's position.
+    at: usize,
+    /// The stored winner it displaced, whose mark comes off.
+    displaced: Option<Uuid>,
+}
+
+/// A document some candidate won a field of.
+struct Touched {
+    key: DocKey,
+    /// Field → the candidate that won it.
+    won: BTreeMap<String, usize>,
+}
+
+impl Touched {
+    /// The document's merged fields: the stored ones, with those won here in their place.
+    fn refresh<'a>(
+        &self,
+        streams: &'a BTreeMap<Uuid, Stream>,
+        candidates: &'a [Candidate],
+    ) -> Refresh<'a> {
+        let stored = streams
+            .get(&self.key.patient)
+            .and_then(|s| s.docs.get(&(self.key.kind, self.key.doc)));
+        let mut fields: BTreeMap<&'a str, &'a Value> = stored
+            .into_iter()
+            .flatten()
+            .map(|(field, w)| (field.as_str(), &w.value))
+            .collect();
+        for &at in self.won.values() {
+            let op = &candidates[at].op;
+            fields.insert(op.field.as_str(), &op.value);
+        }
+        Refresh {
+            key: self.key,
+            fields: fields.into_iter().collect(),
+            existed: stored.is_some(),
+        }
+    }
+}
+
+/// What appending the candidates changes.
+struct Plan {
+    /// Documents with a field won here, in stream order.
+    docs: Vec<Touched>,
+    /// Stored winners that lost their field to a candidate.
+    superseded: Vec<String>,
+    /// Check-ins of candidates that lost to a newer value (their read-model rows stay as they
+    /// were, unless another field of theirs changed).
+    lost: Vec<(Uuid, Uuid)>,
+}
+
+/// Picks each field's winner with sync-core's order among its stored winner and the
+/// candidates, and gives every new winner's log row the next stream number of its patient (in
+/// document and field order); every other row gets none.
+fn plan_merge(
+    streams: &BTreeMap<Uuid, Stream>,
+    candidates: &[Candidate],
+    rows: &mut [OpRow],
+) -> Plan {
+    let mut won: BTreeMap<DocKey, BTreeMap<&str, Won>> = BTreeMap::new();
+    let mut lost = Vec::new();
+    for (at, c) in candidates.iter().enumerate() {
+        let op = &c.op;
+        let key = DocKey {
+            patient: op.patient,
+            kind: op.kind,
+            doc: op.doc,
+        };
+        let fields = won.entry(key).or_default();
+        let stored = streams
+            .get(&op.patient)
+            .and_then(|s| s.docs.get(&(op.kind, op.doc)))
+            .and_then(|doc| doc.get(&op.field));
+        let (wins, displaced) = match (fields.get(op.field.as_str()), stored) {
+            (Some(so_far), _) => {
+                let other = &candidates[so_far.at].op;
+                (sync_core::wins(op.stamp(), other.stamp()), so_far.displaced)
+            }
+            (None, Some(stored)) => (
+                sync_core::wins(op.stamp(), (&stored.hlc, &stored.op)),
+                Some(stored.op),
+            ),
+            (None, None) => (true, None),
+        };
+        if wins {
+            fields.insert(op.field.as_str(), Won { at, displaced });
+        } else if op.kind == DocKind::Checkin {
+            lost.push((op.patient, op.doc));
+        }
+    }
+
+    for row in rows.iter_mut() {
+        row.seq = None;
+    }
+    let mut next_seq: HashMap<Uuid, i64> = streams
+        .iter()
+        .map(|(patient, s)| (*patient, s.first_seq))
+        .collect();
+    let mut docs = Vec::new();
+    let mut superseded = Vec::new();
+    for (key, fields) in won {
+        if fields.is_empty() {
+            continue;
+        }
+        let next = next_seq.entry(key.patient).or_default();
+        for w in fields.values() {
+            rows[w.at].seq = Some(*next);
+            *next += 1;
+            superseded.extend(w.displaced.map(|op| op.to_string()));
+        }
+        docs.push(Touched {
+            key,
+            won: fields
+                .into_iter()
+                .map(|(field, w)| (field.to_string(), w.at))
+                .collect(),
+        });
+    }
+    Plan {
+        docs,
+        superseded,
+        lost,
+    }
+}
