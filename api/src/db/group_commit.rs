@@ -17,6 +17,7 @@
 //! writer to queue for: there each write is a transaction of its own.
 
 use super::checkpoint::LOG_PRAGMAS;
+use super::fixed_sql::Fixed;
 use super::{write_tx, DbConnection, WriterGuard, SQLITE_PRAGMAS};
 use crate::error::ApiError;
 use diesel::connection::{
@@ -72,10 +73,10 @@ struct MainFile {
 }
 
 /// The file of the connection's main database, as SQLite resolved it (absolute), so that two
-/// spellings of one path find one writer.
+/// spellings of one path find one writer. Asked on every write, so kept prepared.
 fn file_of(conn: &mut SqliteConnection) -> Result<String, diesel::result::Error> {
     Ok(
-        diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+        Fixed::new("SELECT file FROM pragma_database_list WHERE name = 'main'")
             .get_result::<MainFile>(conn)?
             .file,
     )

@@ -5,6 +5,7 @@
 //! [`DbConnection`] and runs unchanged on both.
 
 mod checkpoint;
+pub mod fixed_sql;
 pub mod group_commit;
 pub mod schema;
 

@@ -2,6 +2,7 @@
 //! their stream number, are the merged field state) and device receipts. Every function runs
 //! inside the push or pull transaction of its caller.
 
+use crate::db::fixed_sql::Fixed;
 use crate::db::schema::{device_pending_seqs, device_receipts, field_state, ops};
 use crate::db::DbConnection;
 use crate::error::ApiError;
@@ -35,14 +36,14 @@ struct Head {
 /// numbers become visible in order. Unused numbers leave harmless holes (pulls read
 /// `seq > cursor`).
 pub fn reserve_stream(conn: &mut DbConnection, patient: &str, count: i64) -> Result<i64, ApiError> {
-    let head = diesel::sql_query(
+    let head = crate::per_backend!(conn, |c| Fixed::new(
         "INSERT INTO patient_streams (patient_id, head) VALUES ($1, $2) \
          ON CONFLICT (patient_id) DO UPDATE SET head = patient_streams.head + excluded.head \
          RETURNING head",
     )
     .bind::<Text, _>(patient)
     .bind::<BigInt, _>(count)
-    .get_result::<Head>(conn)?
+    .get_result::<Head>(c))?
     .head;
     Ok(head - count + 1)
 }
@@ -177,7 +178,7 @@ pub fn fields_of_docs(
         DbConnection::Pg(c) => {
             for chunk in docs.chunks(PG_ARRAY_CHUNK) {
                 found.extend(
-                    diesel::sql_query(
+                    Fixed::new(
                         "SELECT f.* FROM unnest($2::text[], $3::text[]) AS d (kind, doc_id) \
                          CROSS JOIN LATERAL (SELECT patient_id, kind, doc_id, field, value, \
                          hlc, op_id, device_id, seq FROM field_state \
@@ -197,11 +198,11 @@ pub fn fields_of_docs(
         // itself, reads all of the patient's winners through the stream index instead.
         DbConnection::Sqlite(c) => {
             let keys = serde_json::to_string(docs).map_err(ApiError::internal)?;
-            found = diesel::sql_query(
+            found = Fixed::new(
                 "SELECT o.patient_id, o.kind, o.doc_id, o.field, o.value, o.hlc, \
                  o.id AS op_id, o.device_id, o.seq \
-                 FROM json_each(?) AS d CROSS JOIN ops AS o INDEXED BY ops_winner \
-                 WHERE o.patient_id = ? AND o.kind = json_extract(d.value, '$[0]') \
+                 FROM json_each($1) AS d CROSS JOIN ops AS o INDEXED BY ops_winner \
+                 WHERE o.patient_id = $2 AND o.kind = json_extract(d.value, '$[0]') \
                  AND o.doc_id = json_extract(d.value, '$[1]') AND o.seq IS NOT NULL",
             )
             .bind::<Text, _>(keys)
@@ -213,19 +214,35 @@ pub fn fields_of_docs(
 }
 
 /// Field states of `patient` changed after `after`, oldest change first.
+///
+/// Read from the op log itself, not the `field_state` view: `seq > after` alone already
+/// implies the winners' mark. PostgreSQL multiplies the view's `seq IS NOT NULL` into its
+/// estimate a second time, and with most ops superseded it then expected a few rows, and read
+/// and sorted every winner of the patient for each page instead of walking the stream index.
 pub fn fields_after(
     conn: &mut DbConnection,
     patient: &str,
     after: i64,
     limit: i64,
 ) -> Result<Vec<FieldRow>, ApiError> {
-    Ok(field_state::table
-        .filter(field_state::patient_id.eq(patient))
-        .filter(field_state::seq.gt(after))
-        .order(field_state::seq.asc())
+    let rows = ops::table
+        .filter(ops::patient_id.eq(patient))
+        .filter(ops::seq.gt(after))
+        .order(ops::seq.asc())
         .limit(limit)
-        .select(FieldRow::as_select())
-        .load(conn)?)
+        .select((
+            ops::patient_id,
+            ops::kind,
+            ops::doc_id,
+            ops::field,
+            ops::value,
+            ops::hlc,
+            ops::id,
+            ops::device_id,
+            ops::seq.assume_not_null(),
+        ))
+        .load::<FieldRow>(conn)?;
+    Ok(rows)
 }
 
 /// One row of a device's receipt state: the high-water mark (`part` 0) or a sequence number held
@@ -244,12 +261,12 @@ pub fn load_receipt(
     conn: &mut DbConnection,
     device: &str,
 ) -> Result<(i64, BTreeSet<i64>), ApiError> {
-    let parts = diesel::sql_query(
+    let parts = crate::per_backend!(conn, |c| Fixed::new(
         "SELECT 0 AS part, high_water AS n FROM device_receipts WHERE device_id = $1 \
          UNION ALL SELECT 1, seq FROM device_pending_seqs WHERE device_id = $1",
     )
     .bind::<Text, _>(device)
-    .load::<ReceiptPart>(conn)?;
+    .load::<ReceiptPart>(c))?;
     let mut high_water = 0;
     let mut pending = BTreeSet::new();
     for p in parts {
@@ -271,9 +288,13 @@ pub fn save_receipt(
     pending: &BTreeSet<i64>,
 ) -> Result<(), ApiError> {
     if high_water != before.0 {
-        let updated = diesel::update(device_receipts::table.find(device))
-            .set(device_receipts::high_water.eq(high_water))
-            .execute(conn)?;
+        // Fixed text: diesel never keeps its own UPDATE statements prepared.
+        let updated = crate::per_backend!(conn, |c| Fixed::new(
+            "UPDATE device_receipts SET high_water = $2 WHERE device_id = $1"
+        )
+        .bind::<Text, _>(device)
+        .bind::<BigInt, _>(high_water)
+        .execute(c))?;
         if updated == 0 {
             diesel::insert_into(device_receipts::table)
                 .values((
