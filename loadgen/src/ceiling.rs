@@ -1,6 +1,9 @@
 //! The ceiling: the fastest plain insert of rows equal to the op log's, into one table with the
-//! same columns and keys (primary key on the UUIDv7 id, unique `(device_id, device_seq)`, index
-//! `(patient_id, doc_id)`; no foreign keys, nothing else), in the same database as the run.
+//! same columns and the log's own keys (primary key on the UUIDv7 id, unique
+//! `(device_id, device_seq)`, index `(patient_id, doc_id)`; no foreign keys, nothing else), in
+//! the same database as the run. The log's two partial indexes of field winners (`ops_stream`,
+//! `ops_winner`) are the merged state's keys, which a push maintains on top of the log: they
+//! are not part of the ceiling, which would only make it lower.
 //! SQLite: `INSERT` in immediate transactions with the server's pragmas, both as one prepared
 //! statement per row and as multi-row statements of several sizes (which is fastest depends on
 //! the machine, so every variant is measured and the best counts).
@@ -28,6 +31,7 @@ diesel::table! {
         author_id -> Text,
         device_id -> Text,
         received_at -> BigInt,
+        seq -> Nullable<BigInt>,
     }
 }
 
@@ -48,6 +52,7 @@ struct Row {
     author_id: String,
     device_id: String,
     received_at: i64,
+    seq: Option<i64>,
 }
 
 const CREATE: &str = "
@@ -63,7 +68,8 @@ CREATE TABLE load_ceiling (
     device_seq   BIGINT NOT NULL,
     author_id    TEXT NOT NULL,
     device_id    TEXT NOT NULL,
-    received_at  BIGINT NOT NULL
+    received_at  BIGINT NOT NULL,
+    seq          BIGINT
 );
 CREATE UNIQUE INDEX load_ceiling_device_seq ON load_ceiling (device_id, device_seq);
 CREATE INDEX load_ceiling_patient_doc ON load_ceiling (patient_id, doc_id);
@@ -104,6 +110,8 @@ fn rows(count: usize, devices: usize) -> Res<Vec<Row>> {
             author_id: patient.clone(),
             device_id: device.clone(),
             received_at: i64::try_from(wall_ms())?,
+            // Each new check-in field is its field's winner, stream-numbered, as in a push.
+            seq: Some(i64::try_from(i)? + 1),
         });
     }
     Ok(out)
@@ -167,7 +175,7 @@ fn copy_text(rows: &[Row], out: &mut dyn std::io::Write) -> Result<(), std::io::
     for r in rows {
         writeln!(
             out,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             esc(&r.id),
             esc(&r.patient_id),
             esc(&r.kind),
@@ -178,7 +186,8 @@ fn copy_text(rows: &[Row], out: &mut dyn std::io::Write) -> Result<(), std::io::
             r.device_seq,
             esc(&r.author_id),
             esc(&r.device_id),
-            r.received_at
+            r.received_at,
+            r.seq.map_or_else(|| "\\N".to_string(), |n| n.to_string())
         )?;
     }
     Ok(())

@@ -98,11 +98,24 @@ pub fn append_ops(
     superseded: &[String],
 ) -> Result<bool, ApiError> {
     let appended: Result<(), diesel::result::Error> = conn.transaction(|conn| {
-        // Unmarked first: a field has one marked op at a time (`ops_winner` is unique).
-        for chunk in superseded.chunks(IN_CHUNK) {
-            diesel::update(ops::table.filter(ops::id.eq_any(chunk)))
-                .set(ops::seq.eq(None::<i64>))
-                .execute(conn)?;
+        // Unmarked first: a field has one marked op at a time (`ops_winner` is unique). The ids
+        // travel as one array (PostgreSQL) or one JSON array (SQLite), so the statement's text
+        // never changes and stays prepared.
+        if !superseded.is_empty() {
+            match conn {
+                DbConnection::Pg(c) => Fixed::new("UPDATE ops SET seq = NULL WHERE id = ANY($1)")
+                    .bind::<Array<Text>, _>(superseded)
+                    .execute(c)?,
+                DbConnection::Sqlite(c) => {
+                    let ids = serde_json::to_string(superseded)
+                        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+                    Fixed::new(
+                        "UPDATE ops SET seq = NULL WHERE id IN (SELECT value FROM json_each($1))",
+                    )
+                    .bind::<Text, _>(ids)
+                    .execute(c)?
+                }
+            };
         }
         match conn {
             DbConnection::Pg(c) => {
