@@ -611,3 +611,118 @@ fn plan_merge(
         lost,
     }
 }
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+    use sync_core::Hlc;
+
+    const PATIENT: Uuid = Uuid::from_u128(1);
+    const DOC: Uuid = Uuid::from_u128(2);
+
+    /// A candidate op of the check-in `DOC`, stamped at `ms`, and its log row.
+    fn candidate(index: usize, field: &str, value: i64, ms: u64) -> (Candidate, OpRow) {
+        let op = Op {
+            id: Uuid::from_u128(1_000 + index as u128),
+            patient: PATIENT,
+            kind: DocKind::Checkin,
+            doc: DOC,
+            field: field.to_string(),
+            value: value.into(),
+            hlc: Hlc::new(ms, 0, 7).unwrap(),
+            device_seq: index as u64 + 1,
+        };
+        let row = OpRow {
+            id: op.id.to_string(),
+            patient_id: PATIENT.to_string(),
+            kind: "checkin".into(),
+            doc_id: DOC.to_string(),
+            field: field.to_string(),
+            value: value.to_string(),
+            hlc: op.hlc.to_string(),
+            device_seq: index as i64 + 1,
+            author_id: PATIENT.to_string(),
+            device_id: "device".into(),
+            received_at: 0,
+            seq: Some(-1),
+        };
+        (Candidate { index, op }, row)
+    }
+
+    /// The patient's stream, first number 100, with `mood` stored at 5 ms by op `stored`.
+    fn streams(stored: Uuid) -> BTreeMap<Uuid, Stream> {
+        let mood = Stored {
+            value: 3.into(),
+            hlc: Hlc::new(5, 0, 9).unwrap(),
+            op: stored,
+        };
+        let docs = HashMap::from([(
+            (DocKind::Checkin, DOC),
+            BTreeMap::from([("mood".to_string(), mood)]),
+        )]);
+        BTreeMap::from([(
+            PATIENT,
+            Stream {
+                first_seq: 100,
+                docs,
+            },
+        )])
+    }
+
+    #[test]
+    fn the_last_of_two_new_winners_is_marked_and_the_stored_one_unmarked_once() {
+        let stored = Uuid::from_u128(99);
+        let (a, row_a) = candidate(0, "mood", 4, 10);
+        let (b, row_b) = candidate(1, "mood", 6, 20);
+        let (c, row_c) = candidate(2, "intensity", 7, 15);
+        let candidates = vec![a, b, c];
+        let mut rows = vec![row_a, row_b, row_c];
+        let streams = streams(stored);
+        let plan = plan_merge(&streams, &candidates, &mut rows);
+
+        // Fields in name order take the stream numbers: intensity, then mood.
+        let marks: Vec<Option<i64>> = rows.iter().map(|r| r.seq).collect();
+        assert_eq!(marks, vec![None, Some(101), Some(100)]);
+        assert_eq!(plan.superseded, vec![stored.to_string()]);
+        assert!(plan.lost.is_empty());
+        assert_eq!(plan.docs.len(), 1);
+        let refresh = plan.docs[0].refresh(&streams, &candidates);
+        assert!(refresh.existed);
+        let fields: Vec<(&str, &Value)> = refresh.fields;
+        assert_eq!(
+            fields,
+            vec![("intensity", &Value::from(7)), ("mood", &Value::from(6))]
+        );
+    }
+
+    #[test]
+    fn an_op_older_than_the_stored_winner_is_unmarked_and_its_checkin_noted() {
+        let stored = Uuid::from_u128(99);
+        let (old, row) = candidate(0, "mood", 1, 2);
+        let mut rows = vec![row];
+        let plan = plan_merge(&streams(stored), &[old], &mut rows);
+        assert_eq!(rows[0].seq, None);
+        assert!(plan.superseded.is_empty());
+        assert!(plan.docs.is_empty());
+        assert_eq!(plan.lost, vec![(PATIENT, DOC)]);
+    }
+
+    #[test]
+    fn a_new_document_is_marked_from_the_first_reserved_number() {
+        let (a, row) = candidate(0, "intensity", 4, 10);
+        let mut rows = vec![row];
+        let empty = BTreeMap::from([(
+            PATIENT,
+            Stream {
+                first_seq: 7,
+                docs: HashMap::new(),
+            },
+        )]);
+        let candidates = [a];
+        let plan = plan_merge(&empty, &candidates, &mut rows);
+        assert_eq!(rows[0].seq, Some(7));
+        assert!(plan.superseded.is_empty());
+        assert!(!plan.docs[0].refresh(&empty, &candidates).existed);
+    }
+}
