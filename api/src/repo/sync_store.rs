@@ -97,6 +97,9 @@ pub fn append_ops(
     rows: &[OpRow],
     superseded: &[String],
 ) -> Result<bool, ApiError> {
+    if rows.is_empty() && superseded.is_empty() {
+        return Ok(true);
+    }
     let appended: Result<(), diesel::result::Error> = conn.transaction(|conn| {
         // Unmarked first: a field has one marked op at a time (`ops_winner` is unique). The ids
         // travel as one array (PostgreSQL) or one JSON array (SQLite), so the statement's text
@@ -158,9 +161,8 @@ pub fn logged_device_seqs(
 }
 
 /// One field's merged state: its winning op, as the `field_state` view shows it.
-#[derive(Debug, Clone, Default, PartialEq, Insertable, Queryable, QueryableByName, Selectable)]
-// One multi-row statement on SQLite, as for `OpRow`.
-#[diesel(table_name = field_state, treat_none_as_default_value = false)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
+#[diesel(table_name = field_state)]
 pub struct FieldRow {
     pub patient_id: String,
     pub kind: String,
