@@ -9,6 +9,8 @@ use crate::error::ApiError;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Text};
 use std::collections::{BTreeSet, HashSet};
+use sync_core::{DocKind, FieldState};
+use uuid::Uuid;
 
 /// Rows per multi-row INSERT: well under both backends' bind-parameter limits.
 const INSERT_CHUNK: usize = 500;
@@ -173,6 +175,23 @@ pub struct FieldRow {
     pub op_id: String,
     pub device_id: String,
     pub seq: i64,
+}
+
+impl FieldRow {
+    /// The field state this row holds, as sync-core has it (a row that does not parse is
+    /// corrupt storage: an internal error).
+    pub fn into_state(self) -> Result<FieldState, ApiError> {
+        let corrupt = |what: &str| ApiError::internal(format!("corrupt {what} in field_state"));
+        Ok(FieldState {
+            patient: Uuid::parse_str(&self.patient_id).map_err(|_| corrupt("patient id"))?,
+            kind: DocKind::parse(&self.kind).map_err(|_| corrupt("kind"))?,
+            doc: Uuid::parse_str(&self.doc_id).map_err(|_| corrupt("doc id"))?,
+            field: self.field,
+            value: serde_json::from_str(&self.value).map_err(|_| corrupt("value"))?,
+            hlc: self.hlc.parse().map_err(|_| corrupt("hlc"))?,
+            op: Uuid::parse_str(&self.op_id).map_err(|_| corrupt("op id"))?,
+        })
+    }
 }
 
 /// Every field of the given `(kind, doc_id)` documents of one patient.

@@ -9,10 +9,10 @@ use crate::access::{self, ReadAction};
 use crate::auth::AuthUser;
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::repo::sync_store::{self, FieldRow};
+use crate::repo::sync_store;
 use crate::sync::cursor::Cursor;
 use serde::Serialize;
-use sync_core::{DocKind, FieldState};
+use sync_core::FieldState;
 use uuid::Uuid;
 
 /// One page of changes.
@@ -24,19 +24,6 @@ pub struct PullPage {
     pub cursor: String,
     /// More changes are waiting: pull again with `cursor` now.
     pub has_more: bool,
-}
-
-fn to_state(row: FieldRow) -> Result<FieldState, ApiError> {
-    let corrupt = |what: &str| ApiError::internal(format!("corrupt {what} in field_state"));
-    Ok(FieldState {
-        patient: Uuid::parse_str(&row.patient_id).map_err(|_| corrupt("patient id"))?,
-        kind: DocKind::parse(&row.kind).map_err(|_| corrupt("kind"))?,
-        doc: Uuid::parse_str(&row.doc_id).map_err(|_| corrupt("doc id"))?,
-        field: row.field,
-        value: serde_json::from_str(&row.value).map_err(|_| corrupt("value"))?,
-        hlc: row.hlc.parse().map_err(|_| corrupt("hlc"))?,
-        op: Uuid::parse_str(&row.op_id).map_err(|_| corrupt("op id"))?,
-    })
 }
 
 /// Reads one page. Patients are read in id order; within a patient, changes in stream order.
@@ -77,7 +64,7 @@ pub fn pull(
                 }
                 position = row.seq;
                 if row.device_id != device {
-                    changes.push(to_state(row)?);
+                    changes.push(row.into_state()?);
                 }
             }
             if exhausted {

@@ -21,7 +21,8 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use sync_core::{
-    check_drift, may_write, validate, Author, DocKey, DocKind, Op, RejectCode, Rejection,
+    check_drift, may_write, validate, Author, DocKey, DocKind, FieldState, Op, RejectCode,
+    Rejection,
 };
 use uuid::Uuid;
 
@@ -289,7 +290,7 @@ fn store(
     let streams = lock_streams(conn, &candidates)?;
     let device = caller.device_id.to_string();
     // Append every candidate, marking the new winners; the log's unique keys decide whether all
-    // are new, so a batch that is (the common case) needs no lookup. Otherwise the ops already
+    // are new, so a batch that is all new (the common case) needs no lookup. Otherwise the ops already
     // logged under their id (duplicates, `op_id_conflict`) or their device sequence number
     // (`device_seq_reused`) are sorted out and the rest merged again.
     let plan = loop {
@@ -424,18 +425,11 @@ fn sort_out_logged(
     Ok(kept)
 }
 
-/// A field's stored winner.
-struct Stored {
-    value: Value,
-    hlc: sync_core::Hlc,
-    op: Uuid,
-}
-
 /// A patient's locked stream: the first of the stream numbers reserved for this push, and the
 /// stored winners of every field of the documents the push touches.
 struct Stream {
     first_seq: i64,
-    docs: HashMap<(DocKind, Uuid), BTreeMap<String, Stored>>,
+    docs: HashMap<(DocKind, Uuid), BTreeMap<String, FieldState>>,
 }
 
 /// Locks the stream of every patient the candidates write to (reserving a stream number for
@@ -459,20 +453,13 @@ fn lock_streams(
             .iter()
             .map(|(kind, doc)| (kind.as_str().to_string(), doc.to_string()))
             .collect();
-        let mut stored: HashMap<(DocKind, Uuid), BTreeMap<String, Stored>> = HashMap::new();
+        let mut stored: HashMap<(DocKind, Uuid), BTreeMap<String, FieldState>> = HashMap::new();
         for row in sync_store::fields_of_docs(conn, &patient_id, &keys)? {
-            let corrupt = |what: &str| ApiError::internal(format!("corrupt {what} in field_state"));
-            let kind = DocKind::parse(&row.kind).map_err(|_| corrupt("kind"))?;
-            let doc = Uuid::parse_str(&row.doc_id).map_err(|_| corrupt("doc id"))?;
-            let winner = Stored {
-                value: serde_json::from_str(&row.value).map_err(|_| corrupt("value"))?,
-                hlc: row.hlc.parse().map_err(|_| corrupt("hlc"))?,
-                op: Uuid::parse_str(&row.op_id).map_err(|_| corrupt("op id"))?,
-            };
+            let winner = row.into_state()?;
             stored
-                .entry((kind, doc))
+                .entry((winner.kind, winner.doc))
                 .or_default()
-                .insert(row.field, winner);
+                .insert(winner.field.clone(), winner);
         }
         streams.insert(
             patient,
@@ -652,7 +639,11 @@ mod tests {
 
     /// The patient's stream, first number 100, with `mood` stored at 5 ms by op `stored`.
     fn streams(stored: Uuid) -> BTreeMap<Uuid, Stream> {
-        let mood = Stored {
+        let mood = FieldState {
+            patient: PATIENT,
+            kind: DocKind::Checkin,
+            doc: DOC,
+            field: "mood".into(),
             value: 3.into(),
             hlc: Hlc::new(5, 0, 9).unwrap(),
             op: stored,
