@@ -1,15 +1,23 @@
-//! Group commit on a writer connection: SQLite writes that arrive while another write
-//! transaction runs share the next transaction instead of taking one each, and every grouped
-//! transaction runs on one connection kept for writing.
+//! Group commit on a writer thread: SQLite writes that arrive while another write transaction
+//! runs share the next transaction instead of taking one each, and every grouped transaction
+//! runs on one connection, on one thread kept for writing.
 //!
 //! SQLite admits one writer at a time. A pooled connection that writes after another connection
 //! did must re-read every page the other changed (its page cache is dropped), and each commit
 //! rewrites the write-ahead log's copy of every page the transaction touched, however few rows it
 //! added; with many phones pushing a few ops each, that re-reading, the per-commit writes and the
 //! hand-over of the write lock between threads cost more than the rows. So each database opened
-//! with [`super::build_pool`] has a [`Writer`]: one waiting thread (the leader) takes every queued
-//! write, runs each in a savepoint of one `BEGIN IMMEDIATE` transaction on the writer's own
-//! connection, commits once, and hands every writer its result.
+//! with [`super::build_pool`] has a [`Writer`]: its thread takes every queued write, runs each in
+//! a savepoint of one `BEGIN IMMEDIATE` transaction on the writer's own connection, commits once,
+//! and hands every writer its result.
+//!
+//! The transactions run on a thread of their own, not on whichever waiting request thread
+//! happened to be free, because of where SQLite's memory comes from: its page cache, statement
+//! journals and b-tree scratch space are `malloc`ed and freed by the thread writing, and when
+//! that role moved between request threads, each write freed what an earlier one had allocated
+//! in another thread's `malloc` arena and waited for that arena's lock, held by a thread busy
+//! with HTTP (and on two cores, often not running). The write lock was then held off the CPU for
+//! as long as it was held on it.
 //!
 //! What each writer sees is unchanged: its work is all-or-nothing (a failing write rolls back to
 //! its savepoint and the others go on), it is answered only after the shared commit is durable,
@@ -27,7 +35,9 @@ use diesel::sql_types::Text;
 use diesel::{RunQueryDsl, SqliteConnection};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::thread::JoinHandle;
 
 /// Most writes one transaction takes, so that the first writer of a group is not kept waiting
 /// behind an endless stream of later ones.
@@ -35,25 +45,36 @@ const MAX_GROUP: usize = 32;
 
 /// Called with the shared commit's outcome, once.
 type Settle = Box<dyn FnOnce(Result<(), String>) + Send>;
-/// One queued write: runs in the leader's transaction (or, given no connection because the
+/// One queued write: runs in the writer's transaction (or, given no connection because the
 /// transaction could not begin, does not run) and returns how to settle its writer.
 type Job = Box<dyn FnOnce(Option<&mut DbConnection>) -> Settle + Send>;
 
-/// The writes waiting for a transaction, and whether a leader is running one.
-#[derive(Default)]
+/// The writes waiting for a transaction, and whether the writer still takes them.
 struct Queue {
     jobs: VecDeque<Job>,
-    leading: bool,
+    open: bool,
 }
 
-/// One SQLite database's writer: its queue and its own connection.
+/// What the writers and the writer thread share.
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Woken when a write is queued or the writer closes.
+    arrived: Condvar,
+}
+
+impl Shared {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One SQLite database's writer: its queue and the thread that owns its connection. Dropping
+/// it lets the thread finish the writes already queued, then stops it.
 pub struct Writer {
     /// The database file as SQLite names it (see [`file_of`]).
     file: String,
-    queue: Mutex<Queue>,
-    /// Woken when a group has been settled and leadership is free.
-    settled: Condvar,
-    conn: Mutex<DbConnection>,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -83,7 +104,8 @@ fn file_of(conn: &mut SqliteConnection) -> Result<String, diesel::result::Error>
 }
 
 impl Writer {
-    /// Opens the writer connection of the SQLite database at `path` and registers it.
+    /// Opens the writer connection of the SQLite database at `path`, starts its thread and
+    /// registers it.
     pub fn open(path: &str) -> Result<Arc<Writer>, String> {
         let mut conn = SqliteConnection::establish(path)
             .map_err(|e| format!("cannot open the database for writing: {e}"))?;
@@ -91,20 +113,67 @@ impl Writer {
             .and_then(|()| conn.batch_execute(LOG_PRAGMAS))
             .map_err(|e| format!("cannot set up the writer connection: {e}"))?;
         let file = file_of(&mut conn).map_err(|e| format!("cannot name the database file: {e}"))?;
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                open: true,
+            }),
+            arrived: Condvar::new(),
+        });
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || run(DbConnection::Sqlite(conn), &shared)
+            })
+            .map_err(|e| format!("cannot start the writer thread: {e}"))?;
         let writer = Arc::new(Writer {
             file,
-            queue: Mutex::new(Queue::default()),
-            settled: Condvar::new(),
-            conn: Mutex::new(DbConnection::Sqlite(conn)),
+            shared,
+            thread: Some(thread),
         });
         let mut all = WRITERS.lock().unwrap_or_else(PoisonError::into_inner);
         all.retain(|w| w.strong_count() > 0);
         all.push(Arc::downgrade(&writer));
         Ok(writer)
     }
+}
 
-    fn queue(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.shared.queue().open = false;
+        self.shared.arrived.notify_all();
+        if let Some(thread) = self.thread.take() {
+            // The thread catches every panic of a write; one of its own already lost its
+            // groups' writers their answers (they were told so) and has nothing left to say.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The writer thread: runs queued writes in groups until the writer closes and the queue is
+/// empty. A group's writers that it cannot settle (a bug in this module panicking) learn so
+/// from their dropped answer channels, and the thread goes on with the next group.
+fn run(mut conn: DbConnection, shared: &Shared) {
+    loop {
+        let group: Vec<Job> = {
+            let mut q = shared.queue();
+            while q.jobs.is_empty() && q.open {
+                q = shared
+                    .arrived
+                    .wait(q)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            if q.jobs.is_empty() {
+                return;
+            }
+            let n = q.jobs.len().min(MAX_GROUP);
+            q.jobs.drain(..n).collect()
+        };
+        if catch_unwind(AssertUnwindSafe(|| run_group(&mut conn, group))).is_err() {
+            // Whatever the panic left open is undone, so the next group starts clean.
+            let _ = undo_to(&mut conn, 0);
+        }
     }
 }
 
@@ -118,12 +187,9 @@ fn writer_of(conn: &mut SqliteConnection) -> Result<Option<Arc<Writer>>, ApiErro
         .find(|w| w.file == file))
 }
 
-/// A writer's result, filled in by whichever thread led its group.
-type Slot<T> = Arc<Mutex<Option<Result<T, ApiError>>>>;
-
 /// Runs `f` as one all-or-nothing write and returns once it is committed: on SQLite inside a
 /// transaction shared with the writes queued at the same moment, on the database's writer
-/// connection (a connection from elsewhere than [`super::build_pool`] gets a transaction of its
+/// thread (a connection from elsewhere than [`super::build_pool`] gets a transaction of its
 /// own); on PostgreSQL in a transaction of its own. `conn` must not be inside a transaction.
 pub fn write<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ApiError>
 where
@@ -137,14 +203,13 @@ where
     let Some(writer) = writer else {
         return write_tx(conn, f);
     };
-    let slot: Slot<T> = Arc::new(Mutex::new(None));
-    let mine = Arc::clone(&slot);
+    let (answer, outcome) = mpsc::sync_channel::<Result<T, ApiError>>(1);
     let job: Job = Box::new(move |conn| {
-        // A savepoint of the leader's transaction: an error (or a panic) undoes only this write.
+        // A savepoint of the writer's transaction: an error (or a panic) undoes only this write.
         let result = conn.map(|conn| {
             catch_unwind(AssertUnwindSafe(|| conn.transaction(f))).unwrap_or_else(|_| {
                 // diesel leaves open every savepoint the panicking code had opened (its own and
-                // any nested ones): undo them all, down to the leader's transaction, or the
+                // any nested ones): undo them all, down to the writer's transaction, or the
                 // shared commit would keep half of this write.
                 Err(ApiError::internal(match undo_to(conn, 1) {
                     Ok(()) => "a write panicked".to_string(),
@@ -160,37 +225,24 @@ where
                 (Err(cause), _) => Err(ApiError::internal(cause)),
                 (Ok(()), None) => Err(ApiError::internal("the write was not run")),
             };
-            *mine.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
+            // The writer waits for this answer, so the channel has room for it.
+            let _ = answer.send(outcome);
         })
     });
 
-    let mut q = writer.queue();
-    q.jobs.push_back(job);
-    loop {
-        if let Some(result) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() {
-            return result;
+    {
+        let mut q = writer.shared.queue();
+        if !q.open {
+            return Err(ApiError::internal("the database writer has stopped"));
         }
-        if !q.leading && !q.jobs.is_empty() {
-            q.leading = true;
-            let group: Vec<Job> = {
-                let n = q.jobs.len().min(MAX_GROUP);
-                q.jobs.drain(..n).collect()
-            };
-            drop(q);
-            lead(
-                &mut writer.conn.lock().unwrap_or_else(PoisonError::into_inner),
-                group,
-            );
-            q = writer.queue();
-            q.leading = false;
-            writer.settled.notify_all();
-            continue;
-        }
-        q = writer
-            .settled
-            .wait(q)
-            .unwrap_or_else(PoisonError::into_inner);
+        q.jobs.push_back(job);
     }
+    writer.shared.arrived.notify_one();
+    outcome.recv().unwrap_or_else(|_| {
+        Err(ApiError::internal(
+            "the database writer stopped before answering this write",
+        ))
+    })
 }
 
 /// How many transactions and savepoints diesel has open on `conn`.
@@ -211,7 +263,7 @@ fn undo_to(conn: &mut DbConnection, keep: u32) -> Result<(), diesel::result::Err
 }
 
 /// Runs one group in one transaction on `conn` and settles every writer in it.
-fn lead(conn: &mut DbConnection, group: Vec<Job>) {
+fn run_group(conn: &mut DbConnection, group: Vec<Job>) {
     let _writer = WriterGuard::acquire();
     let DbConnection::Sqlite(sqlite) = conn else {
         unreachable!("only SQLite writes are grouped");
@@ -381,6 +433,31 @@ mod tests {
         assert_eq!(rows(&mut reader), 1);
         write(&mut pool.get().unwrap(), |conn| insert(conn, 100)).unwrap();
         assert_eq!(rows(&mut reader), 2);
+    }
+
+    /// Every write runs on the database's one writer thread, whichever thread asked for it: the
+    /// memory SQLite allocates while writing stays with one thread (see the module's comment).
+    #[test]
+    fn every_write_runs_on_the_writer_thread() {
+        let db = TempDb::new();
+        let askers: Vec<_> = (0..8_i64)
+            .map(|n| {
+                let pool = db.pool().clone();
+                std::thread::spawn(move || {
+                    let ran_on = write(&mut pool.get().unwrap(), move |conn| {
+                        insert(conn, n)?;
+                        Ok(std::thread::current().id())
+                    })
+                    .unwrap();
+                    (std::thread::current().id(), ran_on)
+                })
+            })
+            .collect();
+        let threads: Vec<_> = askers.into_iter().map(|t| t.join().unwrap()).collect();
+        let writer = threads[0].1;
+        assert!(threads.iter().all(|&(_, ran_on)| ran_on == writer));
+        assert!(threads.iter().all(|&(asker, _)| asker != writer));
+        assert_eq!(rows(&mut db.pool().get().unwrap()), 8);
     }
 
     /// Each database has its own writer: a write through one pool never lands in another's file.
