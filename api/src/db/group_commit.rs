@@ -18,7 +18,7 @@
 //! in another thread's `malloc` arena and waited for that arena's lock, held by a thread busy
 //! with HTTP (and on two cores, often not running). Most of the times the thread holding the
 //! write lock went to sleep were such waits (perf: 264 of 331 in a load run, 77 since), and a
-//! 100-op push held the lock a fifth longer per op than a 1,000-op push doing the same work.
+//! 100-op push held the lock a quarter longer per op than a 1,000-op push doing the same work.
 //!
 //! What each writer sees is unchanged: its work is all-or-nothing (a failing write rolls back to
 //! its savepoint and the others go on), it is answered only after the shared commit is durable,
