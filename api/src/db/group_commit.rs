@@ -145,8 +145,9 @@ impl Drop for Writer {
         self.shared.queue().open = false;
         self.shared.arrived.notify_all();
         if let Some(thread) = self.thread.take() {
-            // The thread catches every panic of a write; one of its own already lost its
-            // groups' writers their answers (they were told so) and has nothing left to say.
+            // It returns once the queue is empty. It catches every panic of a group, and the
+            // writers of a group it could not settle were answered with an error when their
+            // channels dropped, so a failed join has nobody left to tell.
             let _ = thread.join();
         }
     }
