@@ -58,13 +58,31 @@ impl Hlc {
     }
 }
 
+impl Hlc {
+    /// The text form, written digit by digit into a fixed buffer: every op a server stores is
+    /// spelled out once, and `format!` with widths and padding cost a twentieth of a push's CPU
+    /// outside the database.
+    pub fn to_text(&self) -> [u8; TEXT_LEN] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        fn put(out: &mut [u8], mut v: u64) {
+            for b in out.iter_mut().rev() {
+                *b = HEX[(v & 0xf) as usize];
+                v >>= 4;
+            }
+        }
+        let mut out = [b'-'; TEXT_LEN];
+        put(&mut out[..12], self.wall_ms);
+        put(&mut out[13..21], u64::from(self.counter));
+        put(&mut out[22..], self.node);
+        out
+    }
+}
+
 impl fmt::Display for Hlc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:012x}-{:08x}-{:016x}",
-            self.wall_ms, self.counter, self.node
-        )
+        let text = self.to_text();
+        // Hex digits and '-' only: always UTF-8.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -322,6 +340,20 @@ mod tests {
         assert_eq!(h.to_string(), "018f3a2b4c5d-00000007-00000000000000ab");
         assert_eq!(h.to_string().len(), TEXT_LEN);
         assert_eq!(h.to_string().parse::<Hlc>().unwrap(), h);
+    }
+
+    #[test]
+    fn text_form_matches_the_padded_hex_of_each_part_at_the_extremes() {
+        for (w, c, n) in [
+            (0, 0, 0),
+            (MAX_WALL_MS, u32::MAX, u64::MAX),
+            (1, 0x8000_0000, 0x0123_4567_89ab_cdef),
+        ] {
+            assert_eq!(
+                hlc(w, c, n).to_string(),
+                format!("{w:012x}-{c:08x}-{n:016x}")
+            );
+        }
     }
 
     #[test]
