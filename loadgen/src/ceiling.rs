@@ -1,5 +1,6 @@
 //! The ceiling: the fastest plain insert of rows equal to the op log's, into one table with the
-//! same columns and the log's own keys (primary key on the UUIDv7 id, unique
+//! same columns (key columns compared as bytes, as the log's are) and the log's own keys
+//! (primary key on the UUIDv7 id, unique
 //! `(device_id, device_seq)`, index `(patient_id, doc_id)`; no foreign keys, nothing else), in
 //! the same database as the run. The log's two partial indexes of field winners (`ops_stream`,
 //! `ops_winner`) are the merged state's keys, which a push maintains on top of the log: they
@@ -55,25 +56,39 @@ struct Row {
     seq: Option<i64>,
 }
 
+/// The table, its key columns typed as the op log's: `KEY_TEXT` is `TEXT` on SQLite (which compares
+/// text as bytes) and `TEXT COLLATE "C"` on PostgreSQL (migration 000009).
 const CREATE: &str = "
 DROP TABLE IF EXISTS load_ceiling;
 CREATE TABLE load_ceiling (
-    id           TEXT PRIMARY KEY NOT NULL,
-    patient_id   TEXT NOT NULL,
-    kind         TEXT NOT NULL,
-    doc_id       TEXT NOT NULL,
-    field        TEXT NOT NULL,
+    id           KEY_TEXT PRIMARY KEY NOT NULL,
+    patient_id   KEY_TEXT NOT NULL,
+    kind         KEY_TEXT NOT NULL,
+    doc_id       KEY_TEXT NOT NULL,
+    field        KEY_TEXT NOT NULL,
     value        TEXT NOT NULL,
     hlc          TEXT NOT NULL,
     device_seq   BIGINT NOT NULL,
     author_id    TEXT NOT NULL,
-    device_id    TEXT NOT NULL,
+    device_id    KEY_TEXT NOT NULL,
     received_at  BIGINT NOT NULL,
     seq          BIGINT
 );
 CREATE UNIQUE INDEX load_ceiling_device_seq ON load_ceiling (device_id, device_seq);
 CREATE INDEX load_ceiling_patient_doc ON load_ceiling (patient_id, doc_id);
 ";
+
+/// [`CREATE`] for one backend.
+fn create_sql(postgres: bool) -> String {
+    CREATE.replace(
+        "KEY_TEXT",
+        if postgres {
+            "TEXT COLLATE \"C\""
+        } else {
+            "TEXT"
+        },
+    )
+}
 
 fn wall_ms() -> u64 {
     std::time::SystemTime::now()
@@ -212,7 +227,7 @@ pub fn measure(
     let rows = rows(count, 8)?;
     if let Method::Copy = method {
         let mut conn = PgConnection::establish(url)?;
-        conn.batch_execute(CREATE)?;
+        conn.batch_execute(&create_sql(true))?;
         let cpu = meter.total();
         let started = Instant::now();
         for chunk in rows.chunks(per_tx) {
@@ -237,7 +252,7 @@ pub fn measure(
         let mut conn = SqliteConnection::establish(url)?;
         // The server's own pragmas.
         conn.batch_execute(api::db::SQLITE_PRAGMAS)?;
-        conn.batch_execute(CREATE)?;
+        conn.batch_execute(&create_sql(false))?;
         let per_statement = match method {
             Method::Insert { rows_per_statement } => rows_per_statement.clamp(1, 32_000 / 11),
             Method::CachedChunks => 0,

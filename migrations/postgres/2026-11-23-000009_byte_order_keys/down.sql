@@ -1,0 +1,24 @@
+-- The keys back under the database's own collation.
+DROP VIEW field_state;
+
+ALTER TABLE ops
+    ALTER COLUMN id TYPE TEXT COLLATE "default",
+    ALTER COLUMN patient_id TYPE TEXT COLLATE "default",
+    ALTER COLUMN kind TYPE TEXT COLLATE "default",
+    ALTER COLUMN doc_id TYPE TEXT COLLATE "default",
+    ALTER COLUMN field TYPE TEXT COLLATE "default",
+    ALTER COLUMN device_id TYPE TEXT COLLATE "default";
+
+CREATE VIEW field_state AS
+SELECT patient_id, kind, doc_id, field, value, hlc, id AS op_id, device_id, seq
+FROM ops WHERE seq IS NOT NULL;
+
+ALTER TABLE checkins
+    ALTER COLUMN patient_id TYPE TEXT COLLATE "default",
+    ALTER COLUMN doc_id TYPE TEXT COLLATE "default";
+ALTER TABLE exercises
+    ALTER COLUMN patient_id TYPE TEXT COLLATE "default",
+    ALTER COLUMN doc_id TYPE TEXT COLLATE "default";
+ALTER TABLE sessions
+    ALTER COLUMN patient_id TYPE TEXT COLLATE "default",
+    ALTER COLUMN doc_id TYPE TEXT COLLATE "default";
