@@ -100,6 +100,19 @@ impl Op {
             .map_err(|e| Rejection::new(RejectCode::MalformedOp, format!("malformed op: {e}")))
     }
 
+    /// Decodes one op from its JSON text, with the same outcome as [`Op::from_json`] on the
+    /// parsed value: straight into the op when the text is one (the common case, without building
+    /// a JSON tree first); otherwise through [`Op::from_json`], so a rejection reads the same
+    /// whichever way the op arrived.
+    pub fn from_json_str(text: &str) -> Result<Self, Rejection> {
+        serde_json::from_str(text).or_else(|_| {
+            let v: Value = serde_json::from_str(text).map_err(|e| {
+                Rejection::new(RejectCode::MalformedOp, format!("malformed op: {e}"))
+            })?;
+            Op::from_json(v)
+        })
+    }
+
     /// The `(hlc, id)` pair this op is ordered by.
     pub fn stamp(&self) -> (&Hlc, &Uuid) {
         (&self.hlc, &self.id)
@@ -182,5 +195,29 @@ mod tests {
         assert_eq!(Op::from_json(v).unwrap_err().code, RejectCode::UnknownKind);
         let v = serde_json::json!({"kind": "checkin"});
         assert_eq!(Op::from_json(v).unwrap_err().code, RejectCode::MalformedOp);
+    }
+
+    #[test]
+    fn decoding_text_agrees_with_decoding_its_value() {
+        let good = r#"{"id":"0190d8a4-1c2b-7000-8000-000000000001","patient":"00000000-0000-0000-0000-000000000002","kind":"checkin","doc":"00000000-0000-0000-0000-000000000003","field":"mood","value":3,"hlc":"018f3a2b4c5d-00000007-00000000000000ab","device_seq":1}"#;
+        // The same op with a key repeated: a JSON tree keeps the last, a typed decode refuses
+        // it; the text path must still accept it as the tree path does.
+        let repeated = good.replacen(r#""value":3"#, r#""value":1,"value":3"#, 1);
+        let cases = [
+            good.to_string(),
+            repeated,
+            r#"{"kind":"diary"}"#.to_string(),
+            r#"{"kind":"checkin"}"#.to_string(),
+            "[1,2]".to_string(),
+            "7".to_string(),
+        ];
+        for text in cases {
+            let by_value = Op::from_json(serde_json::from_str(&text).unwrap());
+            let by_text = Op::from_json_str(&text);
+            assert_eq!(by_text, by_value, "{text}");
+        }
+        assert!(Op::from_json_str(good).is_ok());
+        let broken = Op::from_json_str("{").unwrap_err();
+        assert_eq!(broken.code, RejectCode::MalformedOp);
     }
 }

@@ -86,61 +86,83 @@ pub fn find_ops(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<OpRow>, A
     Ok(found)
 }
 
+/// How [`append_ops`] may fail when an op is already logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Append {
+    /// In a savepoint: a failure undoes only the append, and the transaction goes on.
+    Guarded,
+    /// Without one: a failure leaves a PostgreSQL transaction aborted, to be rolled back and run
+    /// again by the caller. Two statements (the savepoint and its release) fewer, each a round
+    /// trip, for the common batch that is all new.
+    Bare,
+}
+
 /// Appends `rows` to the log, after taking the winner's mark (`seq`) off the ops in
 /// `superseded`, all or nothing: `Ok(false)`, with nothing written, when an op's id or device
-/// sequence number is already logged (the caller finds out which and tries again without it).
+/// sequence number is already logged (the caller finds out which and tries again without it;
+/// after an [`Append::Bare`] failure on PostgreSQL, in a new transaction).
 ///
 /// That is the rare path of a retried batch: the common one, every op new, takes each backend's
-/// bulk path in one savepoint and costs no lookup at all: COPY on PostgreSQL (rows written a
-/// page at a time), plain multi-row INSERTs of a few fixed sizes on SQLite (each prepared once
-/// per connection).
+/// bulk path and costs no lookup at all: COPY on PostgreSQL (rows written a page at a time),
+/// plain multi-row INSERTs of a few fixed sizes on SQLite (each prepared once per connection).
 pub fn append_ops(
     conn: &mut DbConnection,
     rows: &[OpRow],
     superseded: &[String],
+    append: Append,
 ) -> Result<bool, ApiError> {
     if rows.is_empty() && superseded.is_empty() {
         return Ok(true);
     }
-    let appended: Result<(), diesel::result::Error> = conn.transaction(|conn| {
-        // Unmarked first: a field has one marked op at a time (`ops_winner` is unique). The ids
-        // travel as one array (PostgreSQL) or one JSON array (SQLite), so the statement's text
-        // never changes and stays prepared.
-        if !superseded.is_empty() {
-            match conn {
-                DbConnection::Pg(c) => Fixed::new("UPDATE ops SET seq = NULL WHERE id = ANY($1)")
-                    .bind::<Array<Text>, _>(superseded)
-                    .execute(c)?,
-                DbConnection::Sqlite(c) => {
-                    let ids = serde_json::to_string(superseded)
-                        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-                    Fixed::new(
-                        "UPDATE ops SET seq = NULL WHERE id IN (SELECT value FROM json_each($1))",
-                    )
-                    .bind::<Text, _>(ids)
-                    .execute(c)?
-                }
-            };
-        }
-        match conn {
-            DbConnection::Pg(c) => {
-                if !rows.is_empty() {
-                    diesel::copy_from(ops::table)
-                        .from_insertable(rows)
-                        .execute(c)?;
-                }
-            }
-            DbConnection::Sqlite(c) => crate::in_cached_chunks!(rows, |chunk| {
-                diesel::insert_into(ops::table).values(chunk).execute(c)?;
-            }),
-        }
-        Ok(())
-    });
+    let appended = match append {
+        Append::Guarded => conn.transaction(|conn| write_ops(conn, rows, superseded)),
+        Append::Bare => write_ops(conn, rows, superseded),
+    };
     match appended {
         Ok(()) => Ok(true),
         Err(e) if crate::db::is_unique_violation(&e) => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The statements of [`append_ops`].
+fn write_ops(
+    conn: &mut DbConnection,
+    rows: &[OpRow],
+    superseded: &[String],
+) -> Result<(), diesel::result::Error> {
+    // Unmarked first: a field has one marked op at a time (`ops_winner` is unique). The ids
+    // travel as one array (PostgreSQL) or one JSON array (SQLite), so the statement's text
+    // never changes and stays prepared.
+    if !superseded.is_empty() {
+        match conn {
+            DbConnection::Pg(c) => Fixed::new("UPDATE ops SET seq = NULL WHERE id = ANY($1)")
+                .bind::<Array<Text>, _>(superseded)
+                .execute(c)?,
+            DbConnection::Sqlite(c) => {
+                let ids = serde_json::to_string(superseded)
+                    .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+                Fixed::new(
+                    "UPDATE ops SET seq = NULL WHERE id IN (SELECT value FROM json_each($1))",
+                )
+                .bind::<Text, _>(ids)
+                .execute(c)?
+            }
+        };
+    }
+    match conn {
+        DbConnection::Pg(c) => {
+            if !rows.is_empty() {
+                diesel::copy_from(ops::table)
+                    .from_insertable(rows)
+                    .execute(c)?;
+            }
+        }
+        DbConnection::Sqlite(c) => crate::in_cached_chunks!(rows, |chunk| {
+            diesel::insert_into(ops::table).values(chunk).execute(c)?;
+        }),
+    }
+    Ok(())
 }
 
 /// Which of `seqs` the log already holds an op of `device` under.
@@ -311,6 +333,28 @@ pub fn load_receipt(
         }
     }
     Ok((high_water, pending))
+}
+
+/// Moves a device's high-water mark from `from` to `to` in one statement, when it stands at
+/// `from` and nothing is held above it: the receipt of a device that sends its ops in order, as
+/// phones do. `Ok(false)`, with nothing changed, otherwise (the caller then reads the receipt
+/// and saves it with [`save_receipt`]). The mark's row lock makes two pushes of one device take
+/// turns, and the second sees the first's mark.
+pub fn extend_receipt(
+    conn: &mut DbConnection,
+    device: &str,
+    from: i64,
+    to: i64,
+) -> Result<bool, ApiError> {
+    let updated = crate::per_backend!(conn, |c| Fixed::new(
+        "UPDATE device_receipts SET high_water = $3 WHERE device_id = $1 AND high_water = $2 \
+         AND NOT EXISTS (SELECT 1 FROM device_pending_seqs WHERE device_id = $1)"
+    )
+    .bind::<Text, _>(device)
+    .bind::<BigInt, _>(from)
+    .bind::<BigInt, _>(to)
+    .execute(c))?;
+    Ok(updated == 1)
 }
 
 /// Saves a device's receipt state, given what it was before.

@@ -14,10 +14,12 @@ use crate::crisis::CrisisSigns;
 use crate::db::{self, DbConnection};
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::repo::sync_store::{self, OpRow};
+use crate::repo::sync_store::{self, Append, OpRow};
 use crate::sync::read_model::{self, Refresh};
 use crate::sync::receipts::{self, Receipt};
+use diesel::Connection;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use sync_core::{
@@ -81,6 +83,27 @@ impl TakenCheckins {
             rewritten: rewritten.into_iter().map(|(_, signs)| signs).collect(),
             unchanged,
         }
+    }
+}
+
+/// An op as it arrived, decoded on its own so that one bad op never sinks its batch: the JSON
+/// text of a phone's push, or a value built inside the server (schedules, the dashboard, demo
+/// data).
+pub trait RawOp {
+    /// The op, or why it cannot be one (`unknown_kind`, `malformed_op`).
+    fn decode(self) -> Result<Op, Rejection>;
+}
+
+impl RawOp for Value {
+    fn decode(self) -> Result<Op, Rejection> {
+        Op::from_json(self)
+    }
+}
+
+/// Decoded straight from the text, without building a JSON tree of it first.
+impl RawOp for Box<RawValue> {
+    fn decode(self) -> Result<Op, Rejection> {
+        Op::from_json_str(self.get())
     }
 }
 
@@ -160,16 +183,52 @@ fn same_op(logged: &OpRow, row: &OpRow) -> bool {
 /// SQLite writers queue for one lock, so work done before taking it runs in parallel with other
 /// pushes), then the rest inside it (on SQLite a transaction shared with the pushes queued at
 /// the same moment, each in a savepoint of its own: see [`db::group_commit`]).
-pub fn push(
+pub fn push<R: RawOp>(
     conn: &mut DbConnection,
     caller: &AuthUser,
-    raw_ops: Vec<Value>,
+    raw_ops: Vec<R>,
     limits: PushLimits,
     now_ms: i64,
 ) -> Result<PushOutcome, ApiError> {
     let decoded = decode_all(caller, raw_ops, limits, now_ms);
     let caller = *caller;
-    db::group_commit::write(conn, move |conn| store(conn, &caller, decoded, now_ms))
+    if let DbConnection::Pg(_) = conn {
+        return push_pg(conn, &caller, decoded, now_ms);
+    }
+    db::group_commit::write(conn, move |conn| {
+        let judged = judge(conn, &caller, decoded)?;
+        store(conn, &caller, judged, now_ms, Tries::Guarded)?
+            .map_err(|_| ApiError::internal("a guarded append asked for a new transaction"))
+    })
+}
+
+/// A push on PostgreSQL: the batch is appended without a savepoint, the common case of a batch
+/// that is all new, and only when the log refuses it (an op logged before: a retried batch) is
+/// the transaction rolled back and the push run again in a new one, which sorts the logged ops
+/// out before it appends. The savepoint and its release were two of a 100-op push's dozen
+/// round trips to the database.
+fn push_pg(
+    conn: &mut DbConnection,
+    caller: &AuthUser,
+    decoded: Vec<Decoded>,
+    now_ms: i64,
+) -> Result<PushOutcome, ApiError> {
+    let mut refused = None;
+    let first = conn.transaction(|conn| {
+        let judged = judge(conn, caller, decoded)?;
+        store(conn, caller, judged, now_ms, Tries::BareFirst)?.map_err(|judged| {
+            refused = Some(judged);
+            // Rolls the aborted transaction back; the push goes on below.
+            ApiError::internal("the op log refused the batch")
+        })
+    });
+    let Some(judged) = refused else {
+        return first;
+    };
+    conn.transaction(|conn| {
+        store(conn, caller, judged, now_ms, Tries::LookupFirst)?
+            .map_err(|_| ApiError::internal("a guarded append asked for a new transaction"))
+    })
 }
 
 /// An op after the checks that need no database, or why it was refused.
@@ -185,9 +244,9 @@ enum Decoded {
 }
 
 /// Decodes and checks each op on its own: schema, clock bound and the row the log would hold.
-fn decode_all(
+fn decode_all<R: RawOp>(
     caller: &AuthUser,
-    raw_ops: Vec<Value>,
+    raw_ops: Vec<R>,
     limits: PushLimits,
     now_ms: i64,
 ) -> Vec<Decoded> {
@@ -196,7 +255,7 @@ fn decode_all(
         .into_iter()
         .enumerate()
         .map(|(index, raw)| {
-            let op = match Op::from_json(raw) {
+            let op = match raw.decode() {
                 Ok(op) => op,
                 Err(r) => {
                     return Decoded::Refused {
@@ -226,14 +285,35 @@ fn decode_all(
         .collect()
 }
 
-/// Asks the write policy with the caller's standing, then appends and merges, inside the write
-/// transaction (standing is read there, so a consent revoked a moment ago is seen).
-fn store(
+/// How a push appends its ops to the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tries {
+    /// Each append in a savepoint; when the log refuses the batch, the ops it holds are sorted
+    /// out and the rest appended again, in the same transaction.
+    Guarded,
+    /// The first append bare: when the log refuses it, the transaction is spoilt and
+    /// [`store`] hands the judged batch back, to be stored again in a new one.
+    BareFirst,
+    /// The ops the log holds sorted out before the first append; then as `Guarded`.
+    LookupFirst,
+}
+
+/// A batch after the write policy, inside the write transaction: what is decided, and the ops
+/// still to be stored with their log rows (at the same positions).
+struct Judged {
+    verdicts: Verdicts,
+    candidates: Vec<Candidate>,
+    rows: Vec<OpRow>,
+}
+
+/// Asks the write policy with the caller's standing, inside the write transaction (standing is
+/// read there, so a consent revoked a moment ago is seen), and sets repeats within the batch
+/// aside.
+fn judge(
     conn: &mut DbConnection,
     caller: &AuthUser,
     decoded: Vec<Decoded>,
-    now_ms: i64,
-) -> Result<PushOutcome, ApiError> {
+) -> Result<Judged, ApiError> {
     let author = Author {
         user: caller.user_id,
         role: sync_role(caller.role),
@@ -283,20 +363,55 @@ fn store(
         candidates.push(Candidate { index, op });
         rows.push(row);
     }
+    Ok(Judged {
+        verdicts,
+        candidates,
+        rows,
+    })
+}
 
+/// Appends and merges a judged batch. `Ok(Err(judged))` only with [`Tries::BareFirst`], when the
+/// log refused the bare append: the transaction must be rolled back, and the batch stored again
+/// in a new one with [`Tries::LookupFirst`].
+fn store(
+    conn: &mut DbConnection,
+    caller: &AuthUser,
+    judged: Judged,
+    now_ms: i64,
+    tries: Tries,
+) -> Result<Result<PushOutcome, Judged>, ApiError> {
+    let Judged {
+        mut verdicts,
+        mut candidates,
+        mut rows,
+    } = judged;
     // Every patient's stream is locked before anything is written, in patient order as every
     // push takes them (so two pushes cannot deadlock): until commit no other push can change
     // these patients' winners, which are read once here.
     let streams = lock_streams(conn, &candidates)?;
     let device = caller.device_id.to_string();
+    if tries == Tries::LookupFirst {
+        (candidates, rows) = sort_out_logged(conn, &device, candidates, rows, &mut verdicts)?;
+    }
     // Append every candidate, marking the new winners; the log's unique keys decide whether all
     // are new, so a batch that is all new (the common case) needs no lookup. Otherwise the ops already
     // logged under their id (duplicates, `op_id_conflict`) or their device sequence number
     // (`device_seq_reused`) are sorted out and the rest merged again.
     let plan = loop {
         let plan = plan_merge(&streams, &candidates, &mut rows);
-        if sync_store::append_ops(conn, &rows, &plan.superseded)? {
+        let append = match tries {
+            Tries::BareFirst => Append::Bare,
+            Tries::Guarded | Tries::LookupFirst => Append::Guarded,
+        };
+        if sync_store::append_ops(conn, &rows, &plan.superseded, append)? {
             break plan;
+        }
+        if tries == Tries::BareFirst {
+            return Ok(Err(Judged {
+                verdicts,
+                candidates,
+                rows,
+            }));
         }
         let before = candidates.len();
         (candidates, rows) = sort_out_logged(conn, &device, candidates, rows, &mut verdicts)?;
@@ -319,18 +434,10 @@ fn store(
     verdicts.taken_checkins.extend(plan.lost);
     let checkins = TakenCheckins::new(verdicts.taken_checkins, rewritten);
 
-    let before = sync_store::load_receipt(conn, &device)?;
-    let next = receipts::advance(before.0, &before.1, verdicts.judged_seqs);
-    sync_store::save_receipt(
-        conn,
-        &device,
-        (before.0, &before.1),
-        next.high_water,
-        &next.pending,
-    )?;
+    let next = record_receipt(conn, &device, verdicts.judged_seqs)?;
     let mut rejected = verdicts.rejected;
     rejected.sort_by_key(|r| r.index);
-    Ok(PushOutcome {
+    Ok(Ok(PushOutcome {
         accepted: candidates.iter().map(|c| c.op.id).collect(),
         duplicates: verdicts.duplicates,
         rejected,
@@ -340,7 +447,39 @@ fn store(
             gaps: receipts::gaps(next.high_water, &next.pending),
         },
         checkins,
-    })
+    }))
+}
+
+/// Folds the sequence numbers judged by this push into the device's receipt and saves it. A
+/// device that sends its ops in order (every phone, unless a batch went missing) moves its
+/// high-water mark from just below the batch to its top in one statement; anything else reads
+/// the receipt, advances it and saves it.
+fn record_receipt(
+    conn: &mut DbConnection,
+    device: &str,
+    mut judged: Vec<i64>,
+) -> Result<receipts::Advance, ApiError> {
+    judged.sort_unstable();
+    judged.dedup();
+    if let (Some(&low), Some(&high)) = (judged.first(), judged.last()) {
+        let run = usize::try_from(high - low).ok().map(|span| span + 1);
+        if run == Some(judged.len()) && sync_store::extend_receipt(conn, device, low - 1, high)? {
+            return Ok(receipts::Advance {
+                high_water: high,
+                pending: BTreeSet::new(),
+            });
+        }
+    }
+    let before = sync_store::load_receipt(conn, device)?;
+    let next = receipts::advance(before.0, &before.1, judged);
+    sync_store::save_receipt(
+        conn,
+        device,
+        (before.0, &before.1),
+        next.high_water,
+        &next.pending,
+    )?;
+    Ok(next)
 }
 
 /// What a push has decided about the ops that are not stored by it.

@@ -9,14 +9,15 @@ use crate::state::AppState;
 use crate::sync::push::{self, PushLimits, PushOutcome};
 use actix_web::web;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// A batch of ops. Each is judged on its own, so one bad op never sinks the batch.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
-    /// The ops, in the order the device made them.
-    pub ops: Vec<Value>,
+    /// The ops, in the order the device made them, each kept as its JSON text until it is
+    /// decoded on its own.
+    pub ops: Vec<Box<RawValue>>,
 }
 
 /// The push outcome plus the server's clock, so a phone can tell how far off its own is.
