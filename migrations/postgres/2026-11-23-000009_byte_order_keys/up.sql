@@ -16,6 +16,16 @@ ALTER TABLE ops
     ALTER COLUMN field TYPE TEXT COLLATE "C",
     ALTER COLUMN device_id TYPE TEXT COLLATE "C";
 
+-- The winners' key leads with the document: every winner of a patient has the same patient id
+-- and nearly all the same kind, so with those first each comparison inside the index went
+-- through three columns before the document decided it. The merge's lookup (document, patient
+-- and kind equal) still bounds the index on its first three columns, so the planner keeps
+-- preferring it to `ops_patient_doc`, which would read every op a document ever had (with the
+-- field first it did not, and pushes slowed with history); a check-in's `triggers/` prefix is a
+-- range of the fourth, in byte order.
+DROP INDEX ops_winner;
+CREATE UNIQUE INDEX ops_winner ON ops (doc_id, patient_id, kind, field) WHERE seq IS NOT NULL;
+
 CREATE VIEW field_state AS
 SELECT patient_id, kind, doc_id, field, value, hlc, id AS op_id, device_id, seq
 FROM ops WHERE seq IS NOT NULL;
