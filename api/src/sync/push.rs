@@ -182,7 +182,8 @@ fn same_op(logged: &OpRow, row: &OpRow) -> bool {
 /// Runs a push: every check that needs no database first, outside the write transaction (on
 /// SQLite writers queue for one lock, so work done before taking it runs in parallel with other
 /// pushes), then the rest inside it (on SQLite a transaction shared with the pushes queued at
-/// the same moment, each in a savepoint of its own: see [`db::group_commit`]).
+/// the same moment, each in a savepoint of its own: see [`db::group_commit`]; on PostgreSQL
+/// one transaction of its own, run again if the log refuses the batch: see [`push_pg`]).
 pub fn push<R: RawOp>(
     conn: &mut DbConnection,
     caller: &AuthUser,
