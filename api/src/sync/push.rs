@@ -198,9 +198,13 @@ pub fn push<R: RawOp>(
     }
     db::group_commit::write(conn, move |conn| {
         let judged = judge(conn, &caller, decoded)?;
-        store(conn, &caller, judged, now_ms, Tries::Guarded)?
-            .map_err(|_| ApiError::internal("a guarded append asked for a new transaction"))
+        stored(store(conn, &caller, judged, now_ms, Tries::Guarded)?)
     })
+}
+
+/// The outcome of a [`store`] whose appends were guarded, which never hands its batch back.
+fn stored(outcome: Result<PushOutcome, Judged>) -> Result<PushOutcome, ApiError> {
+    outcome.map_err(|_| ApiError::internal("a guarded append asked for a new transaction"))
 }
 
 /// A push on PostgreSQL: the batch is appended without a savepoint, the common case of a batch
@@ -226,10 +230,7 @@ fn push_pg(
     let Some(judged) = refused else {
         return first;
     };
-    conn.transaction(|conn| {
-        store(conn, caller, judged, now_ms, Tries::LookupFirst)?
-            .map_err(|_| ApiError::internal("a guarded append asked for a new transaction"))
-    })
+    conn.transaction(|conn| stored(store(conn, caller, judged, now_ms, Tries::LookupFirst)?))
 }
 
 /// An op after the checks that need no database, or why it was refused.
