@@ -459,13 +459,10 @@ fn store(
 fn record_receipt(
     conn: &mut DbConnection,
     device: &str,
-    mut judged: Vec<i64>,
+    judged: Vec<i64>,
 ) -> Result<receipts::Advance, ApiError> {
-    judged.sort_unstable();
-    judged.dedup();
-    if let (Some(&low), Some(&high)) = (judged.first(), judged.last()) {
-        let run = usize::try_from(high - low).ok().map(|span| span + 1);
-        if run == Some(judged.len()) && sync_store::extend_receipt(conn, device, low - 1, high)? {
+    if let Some((low, high)) = receipts::unbroken_run(&judged) {
+        if sync_store::extend_receipt(conn, device, low - 1, high)? {
             return Ok(receipts::Advance {
                 high_water: high,
                 pending: BTreeSet::new(),

@@ -54,6 +54,16 @@ pub fn advance(
     }
 }
 
+/// The seqs as one unbroken run `(lowest, highest)`, repeats allowed, or `None` (empty, or a
+/// hole inside). A receipt standing just below such a run, with nothing pending, advances to its
+/// top: what [`advance`] would give, without reading the pending seqs first.
+pub fn unbroken_run(seqs: &[i64]) -> Option<(i64, i64)> {
+    let distinct: BTreeSet<i64> = seqs.iter().copied().collect();
+    let (&low, &high) = (distinct.first()?, distinct.last()?);
+    let span = usize::try_from(high.checked_sub(low)?).ok()?;
+    (span.checked_add(1)? == distinct.len()).then_some((low, high))
+}
+
 /// The missing ranges between `high_water` and the highest pending seq.
 pub fn gaps(high_water: i64, pending: &BTreeSet<i64>) -> Vec<[i64; 2]> {
     let mut gaps = Vec::new();
@@ -73,6 +83,17 @@ pub fn gaps(high_water: i64, pending: &BTreeSet<i64>) -> Vec<[i64; 2]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unbroken_run_is_found_with_repeats_and_a_hole_breaks_it() {
+        assert_eq!(unbroken_run(&[7, 5, 6, 6]), Some((5, 7)));
+        assert_eq!(unbroken_run(&[3]), Some((3, 3)));
+        assert_eq!(unbroken_run(&[5, 7]), None);
+        assert_eq!(unbroken_run(&[]), None);
+        // Where it applies, it agrees with `advance` from just below the run.
+        let next = advance(4, &BTreeSet::new(), [7, 5, 6]);
+        assert_eq!((next.high_water, next.pending.is_empty()), (7, true));
+    }
 
     fn set(s: &[i64]) -> BTreeSet<i64> {
         s.iter().copied().collect()
