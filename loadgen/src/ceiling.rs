@@ -169,7 +169,7 @@ impl Method {
             Method::Insert { rows_per_statement } => {
                 format!("INSERT, {rows_per_statement} rows per statement")
             }
-            Method::CachedChunks => "INSERT, prepared statements of 256/64/16/4/1 rows".into(),
+            Method::CachedChunks => "INSERT, cached 256/64/16/4/1-row statements".into(),
         }
     }
 }

@@ -400,7 +400,7 @@ async fn push_phase(
     }
     let (method, per_tx) = ceiling;
     let mut beside = Turns {
-        label: format!("{}, {per_tx} per transaction", method.label()),
+        label: format!("{}, {per_tx} rows/tx", method.label()),
         rows: 0,
         wall: Duration::ZERO,
         cpu: Duration::ZERO,
@@ -718,12 +718,12 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
         o.concurrency
     );
     println!(
-        "{:<72} {:>12} {:>24} {:>12}",
+        "{:<90} {:>12} {:>24} {:>12}",
         "measure", "rate/s", "p50 / p95 / p99 ms", "CPU µs/item"
     );
     for c in &r.ceiling {
         println!(
-            "{:<72} {:>12.0} {:>24} {:>12.1}",
+            "{:<90} {:>12.0} {:>24} {:>12.1}",
             format!(
                 "ceiling: {}, {} rows/tx, {}",
                 c.method.label(),
@@ -737,16 +737,16 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
     }
     for p in &r.push {
         println!(
-            "{:<72} {:>12.0} {:>24} {:>12.1}",
+            "{:<90} {:>12.0} {:>24} {:>12.1}",
             format!("push {}-op batches ({} ops)", p.batch, p.ops),
             p.rate,
             p.lat.summary(),
             p.cpu
         );
         println!(
-            "{:<72} {:>12.0} {:>24} {:>12.1}",
+            "{:<90} {:>12.0} {:>24} {:>12.1}",
             format!(
-                "ceiling in turns with them: {} ({} rows)",
+                "ceiling in turns: {} ({} rows)",
                 p.beside.label, p.beside.rows
             ),
             p.beside.rate(),
@@ -756,7 +756,7 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
     }
     for (limit, changes, rate, lat) in &r.pull {
         println!(
-            "{:<72} {:>12.0} {:>24}",
+            "{:<90} {:>12.0} {:>24}",
             format!("pull pages of {limit} ({changes} changes)"),
             rate,
             lat.summary()
@@ -764,7 +764,7 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
     }
     if let Some((ops, rate)) = r.history_build {
         println!(
-            "{:<72} {:>12.0} {:>24}",
+            "{:<90} {:>12.0} {:>24}",
             format!("history build, 1000-op edits ({ops} ops)"),
             rate,
             "-"
@@ -772,7 +772,7 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
     }
     for (history, lat) in &r.history {
         println!(
-            "{:<72} {:>12} {:>24}",
+            "{:<90} {:>12} {:>24}",
             format!("pull 100 changed, history {history} ops"),
             "-",
             lat.summary()
@@ -780,7 +780,7 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
     }
     if let Some((history, lat)) = &r.control {
         println!(
-            "{:<72} {:>12} {:>24}",
+            "{:<90} {:>12} {:>24}",
             format!("pull 100 changed, control patient, history {history} ops"),
             "-",
             lat.summary()
