@@ -363,6 +363,19 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// The slice that batch `i` of `batches` falls in, of `rounds` (at most `batches`): consecutive
+/// batches, slices of sizes that differ by at most one.
+fn slice_of(i: usize, batches: usize, rounds: usize) -> usize {
+    i * rounds / batches
+}
+
+/// Whether round `round`'s ceiling measurement comes before its push slice: after, before,
+/// after, … (push, ceiling, ceiling, push, push, ceiling), so that a steady drift in the
+/// machine's speed falls on both alike.
+fn ceiling_first(round: usize) -> bool {
+    round % 2 == 1
+}
+
 /// One client task's pushes in a slice: (access token, body) in the order sent.
 type TaskWork = Vec<(String, Vec<u8>)>;
 
@@ -395,7 +408,7 @@ async fn push_phase(
         let d = i % devices.len();
         let task = d % o.concurrency;
         let device = &mut devices[d];
-        slices[i * rounds / batches][task]
+        slices[slice_of(i, batches, rounds)][task]
             .push((device.session.access.clone(), device.checkins_body(batch)?));
     }
     let (method, per_tx) = ceiling;
@@ -411,7 +424,7 @@ async fn push_phase(
     let mut held = Duration::ZERO;
     let mut all = Latencies::default();
     for (round, per_task) in slices.into_iter().enumerate() {
-        let ceiling_first = round % 2 == 1;
+        let ceiling_first = ceiling_first(round);
         if ceiling_first {
             beside.add(
                 ceiling_once(db, o.ceiling_rows, method, per_tx, meter).await?,
@@ -818,5 +831,35 @@ fn print_summary(name: &str, o: &Options, r: &Report) {
                 if ratio <= 1.2 { "MET" } else { "NOT MET" }
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ceiling_first, slice_of};
+
+    #[test]
+    fn batches_fill_every_slice_in_order_and_evenly() {
+        for (batches, rounds) in [(600, 4), (7, 4), (4, 4), (1_000, 3), (5, 1)] {
+            let slices: Vec<usize> = (0..batches).map(|i| slice_of(i, batches, rounds)).collect();
+            assert!(slices.windows(2).all(|w| w[0] <= w[1]), "{slices:?}");
+            let sizes: Vec<usize> = (0..rounds)
+                .map(|r| slices.iter().filter(|&&s| s == r).count())
+                .collect();
+            let (least, most) = (
+                sizes.iter().min().copied().unwrap_or(0),
+                sizes.iter().max().copied().unwrap_or(0),
+            );
+            assert!(
+                least >= 1 && most - least <= 1,
+                "{batches} in {rounds}: {sizes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ceiling_turns_alternate_around_the_pushes() {
+        let order: Vec<bool> = (0..4).map(ceiling_first).collect();
+        assert_eq!(order, [false, true, false, true]);
     }
 }
