@@ -187,9 +187,10 @@ struct Turns {
 }
 
 impl Turns {
-    fn add(&mut self, spent: ceiling::Spent, o: &Options) {
-        self.fastest = self.fastest.max(rate(o.ceiling_rows, spent.wall));
-        self.rows += o.ceiling_rows;
+    /// Counts one measurement of `rows` rows.
+    fn add(&mut self, spent: ceiling::Spent, rows: usize) {
+        self.fastest = self.fastest.max(rate(rows, spent.wall));
+        self.rows += rows;
         self.wall += spent.wall;
         self.cpu += spent.cpu;
     }
@@ -428,7 +429,7 @@ async fn push_phase(
         if ceiling_first {
             beside.add(
                 ceiling_once(db, o.ceiling_rows, method, per_tx, meter).await?,
-                o,
+                o.ceiling_rows,
             );
         }
         let cpu = meter.total();
@@ -454,7 +455,7 @@ async fn push_phase(
         if !ceiling_first {
             beside.add(
                 ceiling_once(db, o.ceiling_rows, method, per_tx, meter).await?,
-                o,
+                o.ceiling_rows,
             );
         }
     }
