@@ -2,6 +2,7 @@
 //! list of what the server answers; the app is built from it and the contract test reads it.
 
 pub mod auth;
+pub mod body;
 pub mod caseload;
 pub mod clinicians;
 pub mod consents;

@@ -7,6 +7,7 @@ use crate::db;
 use crate::domain::{display_name, Email, Role};
 use crate::error::ApiError;
 use crate::repo::{accounts, enrollment};
+use crate::routes::body::Body;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -44,9 +45,10 @@ pub struct CreateClinicianResponse {
 pub async fn create_clinician(
     state: web::Data<AppState>,
     caller: AuthUser,
-    body: web::Json<CreateClinicianRequest>,
+    body: Body,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
+    let body: CreateClinicianRequest = body.json().await?;
     let email = Email::parse(&body.email)?;
     let name = display_name(&body.display_name, "display_name")?;
     let code = token::new_enrollment_code();
@@ -74,7 +76,7 @@ pub async fn create_clinician(
         id,
         role: Role::Counselor,
         email: email.as_str().to_string(),
-        display_name: body.into_inner().display_name.trim().to_string(),
+        display_name: body.display_name.trim().to_string(),
         activation_code: code,
         activation_expires_at: expires_at,
     }))

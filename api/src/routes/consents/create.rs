@@ -7,6 +7,7 @@ use crate::domain::Role;
 use crate::error::ApiError;
 use crate::repo::accounts;
 use crate::repo::consents::{self, ConsentRow};
+use crate::routes::body::Body;
 use crate::routes::consents::{require_owner, ConsentView};
 use crate::secret::Secret;
 use crate::state::AppState;
@@ -50,10 +51,13 @@ pub async fn create_consent(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<Uuid>,
-    body: web::Json<CreateConsentRequest>,
+    body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let patient = path.into_inner();
-    let body = body.into_inner();
+    // Who may give this consent is judged before the body (403 for the care team, 404 for
+    // strangers), and again in the write below.
+    db::run(&state.pool, move |conn| require_owner(conn, &caller, patient)).await?;
+    let body: CreateConsentRequest = body.json().await?;
     let purpose = body.purpose.expose().trim().to_string();
     let chars = purpose.chars().count();
     if chars == 0 || chars > MAX_PURPOSE_CHARS || purpose.chars().any(char::is_control) {

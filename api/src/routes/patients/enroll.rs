@@ -7,6 +7,7 @@ use crate::db;
 use crate::domain::{display_name, Email, Role};
 use crate::error::ApiError;
 use crate::repo::{accounts, care_team, enrollment};
+use crate::routes::body::Body;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -48,10 +49,10 @@ pub struct EnrollPatientResponse {
 pub async fn enroll_patient(
     state: web::Data<AppState>,
     caller: AuthUser,
-    body: web::Json<EnrollPatientRequest>,
+    body: Body,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin, Role::Counselor])?;
-    let body = body.into_inner();
+    let body: EnrollPatientRequest = body.json().await?;
     let email = Email::parse(&body.email)?;
     let name = display_name(&body.display_name, "display_name")?;
     let counselor = match (caller.role, body.counselor_id) {

@@ -6,6 +6,7 @@ use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::repo::tracks::{self, TrackRow};
+use crate::routes::body::Body;
 use crate::routes::tracks::TrackResponse;
 use crate::schedule::recurrence::{self, TrackInput};
 use crate::state::AppState;
@@ -17,10 +18,10 @@ use uuid::Uuid;
 pub async fn create_track(
     state: web::Data<AppState>,
     caller: AuthUser,
-    body: web::Json<TrackInput>,
+    body: Body,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Counselor])?;
-    let input = body.into_inner();
+    let input: TrackInput = body.json().await?;
     let spec = recurrence::validate(&input)?;
     let schedule = serde_json::to_string(&spec.slot_inputs()).map_err(ApiError::internal)?;
     let row = TrackRow {
