@@ -34,6 +34,16 @@ pub const MIN_TIMESTAMP_MS: i64 = 946_684_800_000;
 /// Latest accepted timestamp: 2100-01-01T00:00:00Z.
 pub const MAX_TIMESTAMP_MS: i64 = 4_102_444_800_000;
 
+/// The years a generated schedule (a program track) may start in, so that every session it
+/// generates has a `starts_at` the session schema accepts. A track runs at most 52 weeks from its
+/// first day, and local times lie between UTC−12:00 and UTC+14:00 (the extremes of the time zone
+/// database), so its sessions fall between its first day at 00:00 in UTC+14 and the end of its
+/// 364th day in UTC−12: within [`MIN_TIMESTAMP_MS`]`..=`[`MAX_TIMESTAMP_MS`] for a start in
+/// 2001–2098, while a track starting on 2000-01-01 at 00:00 in UTC+14 begins on 1999-12-31 (UTC)
+/// and one starting in 2099 may end in 2100. (The ops that write the sessions are stamped with
+/// the server's clock, not the sessions' times, so the HLC's bounds do not narrow this.)
+pub const SCHEDULE_START_YEARS: std::ops::RangeInclusive<i16> = 2001..=2098;
+
 /// A named list of built-in values that also admits `custom:<name>` entries.
 #[derive(Debug)]
 pub struct Catalog {
@@ -683,5 +693,34 @@ mod tests {
             code(DocKind::Plan, "intensity", json!(1)),
             Some(RejectCode::UnknownField)
         );
+    }
+
+    /// Days from 1970-01-01 to a civil date (proleptic Gregorian), for the bound checks.
+    fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    #[test]
+    fn every_session_of_a_schedule_starting_in_the_allowed_years_has_a_storable_start() {
+        const DAY: i64 = 86_400_000;
+        const HOUR: i64 = 3_600_000;
+        assert_eq!(days_from_civil(2000, 1, 1) * DAY, MIN_TIMESTAMP_MS);
+        assert_eq!(days_from_civil(2100, 1, 1) * DAY, MAX_TIMESTAMP_MS);
+        let first = i64::from(*SCHEDULE_START_YEARS.start());
+        let last = i64::from(*SCHEDULE_START_YEARS.end());
+        // The earliest session: the first allowed day at 00:00 in UTC+14.
+        assert!(days_from_civil(first, 1, 1) * DAY - 14 * HOUR >= MIN_TIMESTAMP_MS);
+        // The latest: the end of the 364th day (52 weeks) from the last allowed day, in UTC-12.
+        let end = (days_from_civil(last, 12, 31) + 364) * DAY + 12 * HOUR;
+        assert!(end <= MAX_TIMESTAMP_MS);
+        // One year wider on either side would not fit.
+        assert!(days_from_civil(first - 1, 1, 1) * DAY - 14 * HOUR < MIN_TIMESTAMP_MS);
+        // (a one-week track starting on the last day of the next year ends in 2100).
+        assert!((days_from_civil(last + 1, 12, 31) + 7) * DAY > MAX_TIMESTAMP_MS);
     }
 }

@@ -27,4 +27,5 @@ mod sync;
 mod sync_access;
 mod sync_concurrency;
 mod sync_rejections;
+mod tracks;
 mod trends;

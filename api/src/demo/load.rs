@@ -332,7 +332,7 @@ pub fn load(
 
     // The track, and each consenting patient's sessions through the schedule generator.
     let start = monday_on_or_before(first_day)?;
-    let weeks = ((options.days + 6) / 7 + 4).min(52);
+    let weeks = ((options.days + 6) / 7 + 4).min(*recurrence::WEEKS.end());
     let spec = recurrence::validate(&track_input(start, weeks))?;
     let track_id = Uuid::now_v7();
     tracks::insert(

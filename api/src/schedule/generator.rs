@@ -1,22 +1,35 @@
 //! Writes a track's sessions for one patient as session documents, through the sync push path
 //! ([`crate::sync::push::push`]), so they are logged, merged and pulled like any other change.
 //!
-//! # The generator device
+//! # The generator devices
 //!
 //! Generated ops are authored by the enrolling counselor from a server-side "schedule generator"
-//! device of theirs: one `devices` row per counselor with a deterministic id (UUID v5 of the
-//! counselor id), created once and reused. It is created already revoked, so no token is ever
-//! issued for it and no sign-in can take it over; the push path does not ask (it trusts the
-//! [`AuthUser`] it is given).
+//! device: one `devices` row per counselor, track and patient, with a deterministic id (UUID v5
+//! of the three), created once and reused when the patient is enrolled again. It is created
+//! already revoked, so no token is ever issued for it and no sign-in can take it over; the push
+//! path does not ask (it trusts the [`AuthUser`] it is given).
 //!
-//! Its `device_seq` counter must stay dense, like a phone's, so its receipt has no gaps. Rather
-//! than a counter column (which a failed push after the reservation would leave with holes), the
-//! next numbers are taken from the device's receipt — the highest sequence number the server
-//! holds for it — just before the push. Two enrollments by the same counselor at the same moment
-//! may pick the same numbers; the push then refuses the loser's ops with `device_seq_reused`
-//! (nothing of them is stored) and they are re-numbered from the new receipt and pushed again.
-//! The push is its own transaction (and SQLite cannot nest `BEGIN IMMEDIATE`), so this optimistic
-//! retry is what keeps the counter dense without editing the push path.
+//! # All or nothing
+//!
+//! An enrollment writes every missing session of the patient in one push, and that push accepts
+//! every op of it or none:
+//!
+//! - every op is judged before the push exactly as the push judges it (sync-core's schema and
+//!   write policy, the caller's standing): an op that would be refused refuses the enrollment
+//!   (422 `track_not_enrollable`, or 404 when the counselor may no longer act for the patient),
+//!   and nothing is written. A track is judged the same way when it is defined
+//!   ([`crate::schedule::recurrence::check_limits`]), so this only refuses tracks stored before
+//!   today's limits;
+//! - op ids are fresh, so none is a duplicate;
+//! - the device's sequence numbers stay dense, like a phone's, so its receipt has no gaps: the
+//!   next numbers are one past the device's receipt, read in one snapshot with the sessions the
+//!   patient already has. Because the device belongs to this one (counselor, track, patient), the
+//!   only push that can take the same numbers is a concurrent enrollment of the same patient in
+//!   the same track by the same counselor, which read the same snapshot and so pushes the same
+//!   number of ops from the same first number: one of the two is stored whole and the other is
+//!   refused whole (`device_seq_reused`), and the loser reads again, finds every session there
+//!   and writes nothing. (With one device per counselor, two patients' enrollments at once
+//!   could overlap in part, and a part of one would be stored.)
 //!
 //! # Regeneration
 //!
@@ -24,26 +37,29 @@
 //! documents. Documents that already exist — even deleted ones — are left alone: a counselor may
 //! have rescheduled or cancelled them, and the patient's rsvp and the attendance belong to them.
 
+use crate::access::{self, Standing};
 use crate::auth::AuthUser;
 use crate::db::schema::{devices, sessions};
 use crate::db::DbConnection;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::repo::sync_store;
-use crate::schedule::recurrence::Occurrence;
+use crate::schedule::recurrence::{format_time, Occurrence};
 use crate::sync::push::{self, PushLimits};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashSet;
 use sync_core::op::op_id;
-use sync_core::{DocKind, Hlc, Op};
+use sync_core::{may_write, Author, DocKind, Hlc, Op};
 use uuid::Uuid;
 
 /// Namespace of generator device ids.
 const DEVICE_NAMESPACE: Uuid = Uuid::from_u128(0x5c4e_d01e_7e74_4e2a_9b1d_0000_0000_0002);
 /// The generator device's name.
 pub const DEVICE_NAME: &str = "schedule generator";
-/// How often ops refused for a reused sequence number are re-numbered and pushed again.
+/// How often an enrollment that lost the race to a concurrent one of the same patient reads
+/// again before it gives up.
 const MAX_ATTEMPTS: usize = 5;
 const IN_CHUNK: usize = 500;
 
@@ -56,17 +72,23 @@ pub struct Generated {
     pub existing: usize,
 }
 
-/// The generator device id of a counselor.
-pub fn device_id(counselor: Uuid) -> Uuid {
+/// The generator device of a counselor's enrollments of one patient in one track.
+pub fn device_id(counselor: Uuid, track: Uuid, patient: Uuid) -> Uuid {
     Uuid::new_v5(
         &DEVICE_NAMESPACE,
-        format!("tether/schedule-generator/{counselor}").as_bytes(),
+        format!("tether/schedule-generator/{counselor}/{track}/{patient}").as_bytes(),
     )
 }
 
-/// The counselor's generator device, registered on first use.
-fn ensure_device(conn: &mut DbConnection, counselor: Uuid, now_ms: i64) -> Result<Uuid, ApiError> {
-    let id = device_id(counselor);
+/// The generator device, registered on first use.
+fn ensure_device(
+    conn: &mut DbConnection,
+    counselor: Uuid,
+    track: Uuid,
+    patient: Uuid,
+    now_ms: i64,
+) -> Result<Uuid, ApiError> {
+    let id = device_id(counselor, track, patient);
     let known: i64 = devices::table
         .filter(devices::id.eq(id.to_string()))
         .count()
@@ -117,19 +139,91 @@ fn next_seq(conn: &mut DbConnection, device: Uuid) -> Result<u64, ApiError> {
     u64::try_from(top + 1).map_err(ApiError::internal)
 }
 
-/// The fields one occurrence is written with.
-fn fields(o: &Occurrence) -> [(&'static str, Value); 5] {
-    [
-        ("kind", json!(o.kind)),
-        ("title", json!(o.title)),
-        ("starts_at", json!(o.starts_at_ms)),
-        ("duration_min", json!(o.duration_min)),
-        ("status", json!("scheduled")),
-    ]
+/// What the database holds for this enrollment, read in one snapshot: the patient's sessions
+/// among the track's, and the device's next free sequence number.
+fn snapshot(
+    conn: &mut DbConnection,
+    patient: Uuid,
+    ids: &[String],
+    device: Uuid,
+) -> Result<(HashSet<String>, u64), ApiError> {
+    conn.transaction(|conn| {
+        if let DbConnection::Pg(pg) = conn {
+            // PostgreSQL's default gives each statement its own snapshot.
+            pg.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")?;
+        }
+        let existing = existing_docs(conn, patient, ids)?;
+        let next = next_seq(conn, device)?;
+        Ok((existing, next))
+    })
+}
+
+/// The ops that write `new` sessions, numbered from `first`, each judged as the push will
+/// judge it; an op that would be refused refuses them all.
+fn build_ops(
+    author: &AuthUser,
+    standing: Standing,
+    patient: Uuid,
+    new: &[(Uuid, &Occurrence)],
+    first: u64,
+    now_ms: i64,
+) -> Result<Vec<Op>, ApiError> {
+    let node = u64::from_le_bytes(
+        author.device_id.as_bytes()[8..16]
+            .try_into()
+            .map_err(ApiError::internal)?,
+    );
+    let wall = u64::try_from(now_ms).map_err(ApiError::internal)?;
+    let writer = Author {
+        user: author.user_id,
+        role: sync_core::Role::Counselor,
+    };
+    let mut ops: Vec<Op> = Vec::with_capacity(new.len() * 5);
+    for (doc, occurrence) in new {
+        for (field, value) in occurrence.fields() {
+            let index = u64::try_from(ops.len()).map_err(ApiError::internal)?;
+            let counter = u32::try_from(index).map_err(|_| ApiError::internal("hlc counter"))?;
+            let hlc = Hlc::new(wall, counter, node).map_err(ApiError::internal)?;
+            let random: [u8; 10] = Uuid::new_v4().as_bytes()[..10]
+                .try_into()
+                .map_err(ApiError::internal)?;
+            let op = Op {
+                id: op_id(&hlc, &random),
+                patient,
+                kind: DocKind::Session,
+                doc: *doc,
+                field: field.to_string(),
+                value,
+                hlc,
+                device_seq: first + index,
+            };
+            if let Err(r) =
+                sync_core::validate(&op).and_then(|()| may_write(&writer, standing.relation(), &op))
+            {
+                return Err(not_enrollable(&format!(
+                    "the session of {} at {} would be refused ({})",
+                    occurrence.local_date,
+                    format_time(occurrence.start_time),
+                    r.code.as_str()
+                )));
+            }
+            ops.push(op);
+        }
+    }
+    Ok(ops)
+}
+
+/// 422 `track_not_enrollable`: the track cannot be written for a patient as it is.
+pub fn not_enrollable(why: &str) -> ApiError {
+    ApiError::validation(
+        "track_not_enrollable",
+        format!("this track cannot be enrolled in: {why}; nothing was written (define the track again within today's limits)"),
+    )
 }
 
 /// Writes the sessions of `occurrences` that `patient` does not have yet, authored by
-/// `counselor` (who must have standing: the push path checks it again).
+/// `counselor` (who must have standing: the push path checks it again), all or none (see the
+/// module's comment).
 pub fn generate(
     conn: &mut DbConnection,
     counselor: &AuthUser,
@@ -139,7 +233,7 @@ pub fn generate(
     limits: PushLimits,
     now_ms: i64,
 ) -> Result<Generated, ApiError> {
-    let device = ensure_device(conn, counselor.user_id, now_ms)?;
+    let device = ensure_device(conn, counselor.user_id, track, patient, now_ms)?;
     let author = AuthUser {
         user_id: counselor.user_id,
         role: Role::Counselor,
@@ -151,76 +245,72 @@ pub fn generate(
         .map(|o| (o.doc_id(track, patient), o))
         .collect();
     let ids: Vec<String> = docs.iter().map(|(d, _)| d.to_string()).collect();
-    let existing = existing_docs(conn, patient, &ids)?;
-    let new: Vec<&(Uuid, &Occurrence)> = docs
-        .iter()
-        .filter(|(d, _)| !existing.contains(&d.to_string()))
-        .collect();
 
-    let node = u64::from_le_bytes(
-        device.as_bytes()[8..16]
-            .try_into()
-            .map_err(ApiError::internal)?,
-    );
-    let wall = u64::try_from(now_ms).map_err(ApiError::internal)?;
-    let mut ops: Vec<Op> = Vec::with_capacity(new.len() * 5);
-    let mut counter: u32 = 0;
-    for (doc, occurrence) in &new {
-        for (field, value) in fields(occurrence) {
-            let hlc = Hlc::new(wall, counter, node).map_err(ApiError::internal)?;
-            counter = counter
-                .checked_add(1)
-                .ok_or_else(|| ApiError::internal("hlc counter"))?;
-            let random: [u8; 10] = Uuid::new_v4().as_bytes()[..10]
-                .try_into()
-                .map_err(ApiError::internal)?;
-            ops.push(Op {
-                id: op_id(&hlc, &random),
-                patient,
-                kind: DocKind::Session,
-                doc: *doc,
-                field: field.to_string(),
-                value,
-                hlc,
-                device_seq: 0,
-            });
+    for _ in 0..MAX_ATTEMPTS {
+        let (existing, first) = snapshot(conn, patient, &ids, device)?;
+        let new: Vec<(Uuid, &Occurrence)> = docs
+            .iter()
+            .filter(|(d, _)| !existing.contains(&d.to_string()))
+            .copied()
+            .collect();
+        let generated = Generated {
+            created: new.len(),
+            existing: existing.len(),
+        };
+        if new.is_empty() {
+            return Ok(generated);
         }
-    }
-
-    let mut attempt = 0;
-    while !ops.is_empty() {
-        attempt += 1;
-        if attempt > MAX_ATTEMPTS {
-            return Err(ApiError::internal(
-                "schedule generator: device sequence kept colliding",
-            ));
+        let standing = access::standing(conn, counselor, patient)?;
+        if !matches!(standing, Standing::CareTeam { .. }) {
+            return Err(ApiError::NotFound("no such patient".into()));
         }
-        let first = next_seq(conn, device)?;
-        for (i, op) in ops.iter_mut().enumerate() {
-            op.device_seq = first + u64::try_from(i).map_err(ApiError::internal)?;
-        }
+        let ops = build_ops(&author, standing, patient, &new, first, now_ms)?;
         let raw = ops
             .iter()
             .map(serde_json::to_value)
             .collect::<Result<Vec<Value>, _>>()
             .map_err(ApiError::internal)?;
         let outcome = push::push(conn, &author, raw, limits, now_ms)?;
-        let mut retry = Vec::new();
-        for r in &outcome.rejected {
-            if r.code != "device_seq_reused" {
-                return Err(ApiError::internal(format!(
-                    "schedule generator: op refused ({})",
-                    r.code
-                )));
-            }
-            if let Some(op) = ops.get(r.index) {
-                retry.push(op.clone());
-            }
+        if outcome.rejected.is_empty() {
+            return Ok(generated);
         }
-        ops = retry;
+        let all_refused = outcome.accepted.is_empty() && outcome.duplicates.is_empty();
+        if !all_refused {
+            // The module's argument says this cannot happen; if it does, say so loudly.
+            tracing::error!(
+                accepted = outcome.accepted.len(),
+                refused = outcome.rejected.len(),
+                "schedule generator: an enrollment was stored in part"
+            );
+            return Err(ApiError::internal(
+                "schedule generator: an enrollment was stored in part",
+            ));
+        }
+        if outcome
+            .rejected
+            .iter()
+            .all(|r| r.code == "device_seq_reused")
+        {
+            // A concurrent enrollment of the same patient took these numbers: read again.
+            continue;
+        }
+        // Standing lost between the check above and the push: nothing was stored.
+        if outcome
+            .rejected
+            .iter()
+            .all(|r| r.code == "not_your_patient")
+        {
+            return Err(ApiError::NotFound("no such patient".into()));
+        }
+        let code = outcome
+            .rejected
+            .first()
+            .map_or("refused", |r| r.code.as_str());
+        return Err(not_enrollable(&format!(
+            "its sessions were refused ({code})"
+        )));
     }
-    Ok(Generated {
-        created: new.len(),
-        existing: existing.len(),
-    })
+    // Concurrent enrollments of this patient kept taking the numbers first: nothing of this
+    // one is stored, and trying again is safe.
+    Err(ApiError::Unavailable)
 }

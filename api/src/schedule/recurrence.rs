@@ -19,12 +19,25 @@ use jiff::Span;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// The fewest and most weeks a track may run.
-pub const WEEKS: std::ops::RangeInclusive<i64> = 1..=52;
+/// The fewest and most weeks a track may run. IOPs run 8–12 weeks, a long one up to six months.
+pub const WEEKS: std::ops::RangeInclusive<i64> = 1..=26;
+/// The most weeks of a track stored before [`WEEKS`] was narrowed: such a track can still be
+/// read, but no longer enrolled in (see [`check_limits`]).
+pub const STORED_WEEKS_MAX: i64 = 52;
 /// Session length bounds in minutes (the session schema's).
 pub const DURATION_MIN: std::ops::RangeInclusive<i64> = 5..=720;
 /// At most this many slots in a schedule.
 pub const MAX_SLOTS: usize = 50;
+/// At most this many sessions on one day (an IOP day is one three-hour block, perhaps with an
+/// individual or medication session beside it).
+pub const MAX_SESSIONS_PER_DAY: usize = 3;
+/// At most this many sessions in one week (IOPs hold 3–5 group days, plus individual, family
+/// and medication sessions).
+pub const MAX_SESSIONS_PER_WEEK: usize = 10;
+/// At most this many sessions in a whole track (26 weeks of 10): an enrollment writes five ops
+/// a session, in one transaction that on SQLite holds the one write lock, so this bounds how long
+/// an enrollment keeps every phone's push waiting.
+pub const MAX_SESSIONS: usize = 260;
 /// Longest track or title name, in characters.
 pub const MAX_NAME_CHARS: usize = 120;
 
@@ -108,7 +121,7 @@ pub struct TrackInput {
     pub population: String,
     /// First day of week 1, `YYYY-MM-DD`.
     pub start_date: String,
-    /// Length in weeks, 1–52.
+    /// Length in weeks, 1–26.
     pub weeks: i64,
     /// The weekly slots, with their step-down changes.
     pub schedule: Vec<SlotInput>,
@@ -192,6 +205,18 @@ pub struct Occurrence {
 }
 
 impl Occurrence {
+    /// The session fields this occurrence is written with, as sync ops' `(field, value)`.
+    pub fn fields(&self) -> [(&'static str, serde_json::Value); 5] {
+        use serde_json::json;
+        [
+            ("kind", json!(self.kind)),
+            ("title", json!(self.title)),
+            ("starts_at", json!(self.starts_at_ms)),
+            ("duration_min", json!(self.duration_min)),
+            ("status", json!("scheduled")),
+        ]
+    }
+
     /// The session document id of this occurrence for one patient: UUID v5 over the track, the
     /// patient, the local date and the slot's local start time, so regenerating a schedule
     /// yields the same documents (never duplicates) and a step-down that keeps a day keeps its
@@ -304,8 +329,107 @@ fn name_text(raw: &str, field: &str, code: &'static str) -> Result<String, ApiEr
     Ok(text.to_string())
 }
 
-/// Validates a submitted track into a [`TrackSpec`]; every problem has its own 422 code.
+/// Validates a submitted track into a [`TrackSpec`]: its shape, then [`check_limits`]; every
+/// problem has its own 422 code.
 pub fn validate(input: &TrackInput) -> Result<TrackSpec, ApiError> {
+    let spec = parse(input, *WEEKS.end())?;
+    check_limits(&spec)?;
+    Ok(spec)
+}
+
+/// Rebuilds the typed form of a stored track: its shape only, so that a track stored under
+/// older limits can still be read (enrolling in it checks [`check_limits`] again).
+pub fn parse_stored(input: &TrackInput) -> Result<TrackSpec, ApiError> {
+    parse(input, STORED_WEEKS_MAX)
+}
+
+/// What a track may hold to be enrolled in: a start in [`sync_core::schema::SCHEDULE_START_YEARS`],
+/// at most [`WEEKS`], [`MAX_SESSIONS_PER_DAY`], [`MAX_SESSIONS_PER_WEEK`] and [`MAX_SESSIONS`],
+/// and every session one the session schema accepts (judged here, field by field, as the push
+/// will judge the ops that write it), so an accepted track always enrolls whole.
+pub fn check_limits(spec: &TrackSpec) -> Result<(), ApiError> {
+    let years = sync_core::schema::SCHEDULE_START_YEARS;
+    if !years.contains(&spec.start_date.year()) {
+        return Err(invalid(
+            "invalid_date",
+            format!(
+                "start_date must fall in the years {}–{}, so that every session can be stored",
+                years.start(),
+                years.end()
+            ),
+        ));
+    }
+    if !WEEKS.contains(&spec.weeks) {
+        return Err(weeks_error());
+    }
+    let mut phases: Vec<i64> = spec.slots.iter().map(|s| s.from_week).collect();
+    phases.dedup();
+    for phase in phases {
+        let slots: Vec<&Slot> = spec.slots.iter().filter(|s| s.from_week == phase).collect();
+        for (name, day) in DAY_NAMES {
+            let n = slots.iter().filter(|s| s.days.contains(&day)).count();
+            if n > MAX_SESSIONS_PER_DAY {
+                return Err(invalid(
+                    "too_many_sessions_per_day",
+                    format!(
+                        "from week {phase}, {name} has {n} sessions; a day holds at most {MAX_SESSIONS_PER_DAY}"
+                    ),
+                ));
+            }
+        }
+        let n: usize = slots.iter().map(|s| s.days.len()).sum();
+        if n > MAX_SESSIONS_PER_WEEK {
+            return Err(invalid(
+                "too_many_sessions_per_week",
+                format!(
+                    "from week {phase}, a week has {n} sessions; a week holds at most {MAX_SESSIONS_PER_WEEK}"
+                ),
+            ));
+        }
+    }
+    let all = occurrences(spec)?;
+    if all.len() > MAX_SESSIONS {
+        return Err(invalid(
+            "too_many_sessions",
+            format!(
+                "the track has {} sessions; a track holds at most {MAX_SESSIONS}",
+                all.len()
+            ),
+        ));
+    }
+    for o in &all {
+        for (field, value) in o.fields() {
+            if let Err(r) =
+                sync_core::schema::validate_value(sync_core::DocKind::Session, field, &value)
+            {
+                return Err(invalid(
+                    "session_not_storable",
+                    format!(
+                        "the session of {} at {} cannot be stored: {}",
+                        o.local_date,
+                        format_time(o.start_time),
+                        r.message
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn weeks_error() -> ApiError {
+    invalid(
+        "invalid_weeks",
+        format!(
+            "weeks must be between {} and {}",
+            WEEKS.start(),
+            WEEKS.end()
+        ),
+    )
+}
+
+/// The shape of a track: every field on its own, weeks up to `weeks_max`.
+fn parse(input: &TrackInput, weeks_max: i64) -> Result<TrackSpec, ApiError> {
     let name = name_text(&input.name, "name", "invalid_name")?;
     let time_zone = parse_time_zone(&input.time_zone)?;
     let population = Population::parse(&input.population).ok_or_else(|| {
@@ -315,23 +439,8 @@ pub fn validate(input: &TrackInput) -> Result<TrackSpec, ApiError> {
         )
     })?;
     let start_date = parse_date(&input.start_date, "start_date")?;
-    // Every generated session must be one sync-core accepts (start times 2000–2100), or
-    // enrollment would fail after the track was accepted.
-    if !(2000..=2098).contains(&start_date.year()) {
-        return Err(invalid(
-            "invalid_date",
-            "start_date must fall between the years 2000 and 2098",
-        ));
-    }
-    if !WEEKS.contains(&input.weeks) {
-        return Err(invalid(
-            "invalid_weeks",
-            format!(
-                "weeks must be between {} and {}",
-                WEEKS.start(),
-                WEEKS.end()
-            ),
-        ));
+    if !(1..=weeks_max).contains(&input.weeks) {
+        return Err(weeks_error());
     }
     if input.schedule.is_empty() || input.schedule.len() > MAX_SLOTS {
         return Err(invalid(

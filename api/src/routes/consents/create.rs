@@ -56,7 +56,10 @@ pub async fn create_consent(
     let patient = path.into_inner();
     // Who may give this consent is judged before the body (403 for the care team, 404 for
     // strangers), and again in the write below.
-    db::run(&state.pool, move |conn| require_owner(conn, &caller, patient)).await?;
+    db::run(&state.pool, move |conn| {
+        require_owner(conn, &caller, patient)
+    })
+    .await?;
     let body: CreateConsentRequest = body.json().await?;
     let purpose = body.purpose.expose().trim().to_string();
     let chars = purpose.chars().count();

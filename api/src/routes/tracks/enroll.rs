@@ -11,6 +11,7 @@ use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::repo::tracks;
+use crate::routes::body::Body;
 use crate::routes::tracks::spec_of;
 use crate::schedule::generator;
 use crate::schedule::recurrence::{self, format_time};
@@ -67,16 +68,17 @@ pub struct EnrollmentResponse {
 }
 
 /// Enrolls; 201 for a new enrollment, 200 when the patient was already enrolled.
-#[tracing::instrument(skip_all, fields(track_id = %path, patient_id = %body.patient_id))]
+#[tracing::instrument(skip_all, fields(track_id = %path, patient_id = tracing::field::Empty))]
 pub async fn enroll(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<Uuid>,
-    body: web::Json<EnrollmentRequest>,
+    body: Body,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Counselor])?;
     let track_id = path.into_inner().to_string();
-    let patient = body.into_inner().patient_id;
+    let patient = body.json::<EnrollmentRequest>().await?.patient_id;
+    tracing::Span::current().record("patient_id", tracing::field::display(patient));
     let limits = PushLimits {
         max_clock_ahead_ms: state.settings.sync.max_clock_ahead_ms,
     };
@@ -89,6 +91,10 @@ pub async fn enroll(
             return Err(ApiError::NotFound("no such patient".into()));
         }
         let spec = spec_of(&track)?;
+        // A track stored before today's limits may hold more, or sessions that cannot be
+        // stored: it is refused whole rather than written in part.
+        recurrence::check_limits(&spec)
+            .map_err(|e| generator::not_enrollable(&format!("{} ({e})", e.code())))?;
         let occurrences = recurrence::occurrences(&spec)?;
         let track_uuid =
             Uuid::parse_str(&track.id).map_err(|_| ApiError::internal("corrupt track id"))?;

@@ -37,11 +37,12 @@ pub struct TrackResponse {
     pub created_at: i64,
 }
 
-/// Re-validates a stored track (it was valid when stored; this rebuilds its typed form).
+/// Rebuilds the typed form of a stored track (its shape was valid when stored; the limits it
+/// must meet to be enrolled in may have narrowed since: see [`recurrence::check_limits`]).
 pub fn spec_of(row: &TrackRow) -> Result<TrackSpec, ApiError> {
     let schedule: Vec<SlotInput> =
         serde_json::from_str(&row.schedule).map_err(|_| ApiError::internal("corrupt schedule"))?;
-    recurrence::validate(&TrackInput {
+    recurrence::parse_stored(&TrackInput {
         name: row.name.clone(),
         time_zone: row.time_zone.clone(),
         population: row.population.clone(),
