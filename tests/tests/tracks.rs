@@ -10,9 +10,11 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
-/// The most sessions a track may hold in a week and in a day (`api::schedule::recurrence`).
+/// The most sessions a track may hold in a week, in a day and in all, and its most weeks
+/// (`api::schedule::recurrence`).
 const PER_WEEK: usize = 10;
 const PER_DAY: usize = 3;
+const MAX_SESSIONS: usize = 200;
 const MAX_WEEKS: i64 = 26;
 
 fn slot(days: Value, start: &str) -> Value {
@@ -36,13 +38,13 @@ fn track(time_zone: &str, start_date: &str, weeks: i64, schedule: Value) -> Valu
 }
 
 /// The largest schedule accepted: two sessions on every weekday and none at weekends (ten a
-/// week), for the most weeks.
+/// week, the most), for as many weeks as make the most sessions.
 fn largest() -> Value {
     let weekdays = json!(["mon", "tue", "wed", "thu", "fri"]);
     track(
         "America/New_York",
         "2026-03-02",
-        MAX_WEEKS,
+        (MAX_SESSIONS / PER_WEEK) as i64,
         json!([slot(weekdays.clone(), "09:00"), slot(weekdays, "13:00")]),
     )
 }
@@ -298,7 +300,7 @@ async fn the_largest_accepted_track_enrolls_whole_while_another_patient_pushes_a
     let other = app.patient(&counselor).await;
 
     let biggest = define(&app, &counselor, &largest()).await;
-    let total = PER_WEEK * MAX_WEEKS as usize;
+    let total = MAX_SESSIONS;
     assert_eq!(biggest["sessions_per_patient"], total);
 
     // Another patient's phone pushes a check-in while the enrollment is written.
@@ -337,11 +339,15 @@ async fn the_largest_accepted_track_enrolls_whole_while_another_patient_pushes_a
         slot(json!(["mon"]), "17:00"),
     ]);
     assert_eq!(PER_DAY, 3);
+    let mut over_total = largest();
+    over_total["weeks"] = json!(MAX_SESSIONS / PER_WEEK + 1);
     let mut over_weeks = largest();
     over_weeks["weeks"] = json!(MAX_WEEKS + 1);
+    over_weeks["schedule"] = json!([slot(json!(["mon"]), "18:00")]);
     for (body, code) in [
         (over_week, "too_many_sessions_per_week"),
         (over_day, "too_many_sessions_per_day"),
+        (over_total, "too_many_sessions"),
         (over_weeks, "invalid_weeks"),
     ] {
         assert_error(
@@ -460,4 +466,73 @@ async fn a_caller_who_may_not_post_is_refused_before_the_body_is_judged() {
         )
         .await;
     }
+}
+
+/// A measurement, not a test (`cargo test -p tether-tests --test blackbox -- --ignored
+/// --nocapture measure_`): how long the largest accepted enrollment takes, and how long another
+/// patient's 3-op pushes take while it is written. Prints figures; asserts only correctness.
+#[tokio::test]
+#[ignore = "a measurement; run by hand"]
+async fn measure_the_largest_enrollment_beside_small_pushes() {
+    use std::time::{Duration, Instant};
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let counselor = app.counselor(&admin).await;
+    let other = app.patient(&counselor).await;
+    let biggest = define(&app, &counselor, &largest()).await;
+    let mut phone = Phone::new(other.clone());
+    let mut enrolls = Vec::new();
+    let mut pushes: Vec<Duration> = Vec::new();
+    for _ in 0..8 {
+        let patient = app.patient(&counselor).await;
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let enrolling = async {
+            let started = Instant::now();
+            let response = enroll(&app, &counselor, &biggest, patient.user_id).await;
+            let took = started.elapsed();
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(response.status(), StatusCode::CREATED);
+            took
+        };
+        let pushing = async {
+            let mut took = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let doc = Uuid::now_v7();
+                let p = phone.session.user_id;
+                for (f, v) in [
+                    ("recorded_at", json!(1_780_000_000_000_i64)),
+                    ("tz_offset_min", json!(-300)),
+                    ("intensity", json!(3)),
+                ] {
+                    phone.write(p, sync_core::DocKind::Checkin, doc, f, v);
+                }
+                let started = Instant::now();
+                let body = phone.push(&app).await;
+                took.push(started.elapsed());
+                assert_eq!(body["accepted"].as_array().unwrap().len(), 3);
+            }
+            took
+        };
+        let (e, p) = tokio::join!(enrolling, pushing);
+        enrolls.push(e);
+        pushes.extend(p);
+    }
+    enrolls.sort();
+    pushes.sort();
+    let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "largest enrollment ({} sessions, {} ops): median {:.1} ms, max {:.1} ms over {} runs",
+        MAX_SESSIONS,
+        5 * MAX_SESSIONS,
+        ms(&enrolls[enrolls.len() / 2]),
+        ms(enrolls.last().unwrap()),
+        enrolls.len()
+    );
+    println!(
+        "another patient's 3-op pushes meanwhile: {} pushes, median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        pushes.len(),
+        ms(&pushes[pushes.len() / 2]),
+        ms(&pushes[pushes.len() * 99 / 100]),
+        ms(pushes.last().unwrap())
+    );
 }

@@ -34,10 +34,12 @@ pub const MAX_SESSIONS_PER_DAY: usize = 3;
 /// At most this many sessions in one week (IOPs hold 3–5 group days, plus individual, family
 /// and medication sessions).
 pub const MAX_SESSIONS_PER_WEEK: usize = 10;
-/// At most this many sessions in a whole track (26 weeks of 10): an enrollment writes five ops
-/// a session, in one transaction that on SQLite holds the one write lock, so this bounds how long
-/// an enrollment keeps every phone's push waiting.
-pub const MAX_SESSIONS: usize = 260;
+/// At most this many sessions in a whole track (a long program: 26 weeks of 5 group days and
+/// a few more). An enrollment writes five ops a session in one push, which on SQLite holds the
+/// one write lock while it is stored: 200 sessions are 1,000 ops, the most a phone may push at
+/// once (`TETHER_MAX_BATCH_OPS`), so no enrollment keeps other pushes waiting longer than the
+/// largest push does (about 15 ms of the write lock in a release build).
+pub const MAX_SESSIONS: usize = 200;
 /// Longest track or title name, in characters.
 pub const MAX_NAME_CHARS: usize = 120;
 
@@ -823,6 +825,66 @@ mod tests {
             )),
             "duplicate_slot"
         );
+    }
+
+    #[test]
+    fn a_track_holds_what_a_real_program_holds_and_no_more() {
+        let two_a_day = |weeks| {
+            track(
+                weeks,
+                vec![
+                    slot(1, &weekdays(), "09:00", 60),
+                    slot(1, &weekdays(), "13:00", 60),
+                ],
+            )
+        };
+        let largest = validate(&two_a_day(20)).unwrap();
+        assert_eq!(occurrences(&largest).unwrap().len(), MAX_SESSIONS);
+        assert_eq!(code(&two_a_day(21)), "too_many_sessions");
+        let mut t = two_a_day(2);
+        t.schedule.push(slot(1, &["sat"], "10:00", 60));
+        assert_eq!(code(&t), "too_many_sessions_per_week");
+        let day: Vec<SlotInput> = ["08:00", "11:00", "14:00", "17:00"]
+            .iter()
+            .map(|at| slot(1, &["mon"], at, 60))
+            .collect();
+        assert_eq!(code(&track(2, day.clone())), "too_many_sessions_per_day");
+        validate(&track(2, day[..3].to_vec())).unwrap();
+        // A step-down phase is held to the same limits.
+        let mut t = track(4, vec![slot(1, &["mon"], "18:00", 60)]);
+        t.schedule.extend(day.iter().map(|s| SlotInput {
+            from_week: 3,
+            ..s.clone()
+        }));
+        assert_eq!(code(&t), "too_many_sessions_per_day");
+        assert_eq!(
+            code(&track(27, vec![slot(1, &["mon"], "18:00", 60)])),
+            "invalid_weeks"
+        );
+        validate(&track(26, vec![slot(1, &["mon"], "18:00", 60)])).unwrap();
+    }
+
+    #[test]
+    fn a_track_stored_under_older_limits_is_still_read_but_fails_them() {
+        let slots: Vec<SlotInput> = (0..50)
+            .map(|i| {
+                slot(
+                    1,
+                    &weekdays(),
+                    &format!("{:02}:{:02}", 6 + i / 4, (i % 4) * 15),
+                    15,
+                )
+            })
+            .collect();
+        let legacy = track(52, slots);
+        let spec = parse_stored(&legacy).unwrap();
+        assert_eq!(occurrences(&spec).unwrap().len(), 52 * 5 * 50);
+        assert_eq!(check_limits(&spec).unwrap_err().code(), "invalid_weeks");
+        let mut early = track(1, vec![slot(1, &["mon"], "00:00", 60)]);
+        early.time_zone = "Pacific/Kiritimati".into();
+        early.start_date = "2000-01-03".into();
+        let spec = parse_stored(&early).unwrap();
+        assert_eq!(check_limits(&spec).unwrap_err().code(), "invalid_date");
     }
 
     #[test]
