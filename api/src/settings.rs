@@ -7,6 +7,7 @@
 //! | `DATABASE_URL` | `--database-url` | `./tether.db` | a SQLite file path or `sqlite://path`, or `postgres://…` |
 //! | `TETHER_DB_POOL_SIZE` | | `8` | database connections in the pool |
 //! | `TETHER_DB_TIMEOUT_MS` | | `5000` | how long a request waits for a pooled connection before a 503 |
+//! | `TETHER_SQLITE_WAL_RESTART_MIB` | | `64` | SQLite: write-ahead log size past which the checkpointer starts the log over, when no reader holds it |
 //! | `TETHER_JWT_SECRET` | | none | HMAC key for access tokens, at least 32 bytes; required outside development mode |
 //! | `TETHER_DEV` | `--dev` | off | development mode: an ephemeral signing key when none is set, said loudly in the log |
 //! | `TETHER_ACCESS_TTL_SECS` | | `900` | access-token lifetime (15 minutes) |
@@ -61,7 +62,13 @@ pub struct DatabaseSettings {
     pub pool_size: u32,
     /// How long to wait for a pooled connection.
     pub acquire_timeout: Duration,
+    /// SQLite: log frames (4 KiB pages) past which the checkpointer starts the write-ahead log
+    /// over (`TETHER_SQLITE_WAL_RESTART_MIB`; 64 MiB by default).
+    pub wal_restart_frames: i32,
 }
+
+/// Log frames in a MiB (SQLite's default page is 4 KiB).
+const FRAMES_PER_MIB: i32 = 256;
 
 impl DatabaseSettings {
     /// Builds database settings from a URL, picking the backend by its scheme.
@@ -76,6 +83,7 @@ impl DatabaseSettings {
             backend,
             pool_size,
             acquire_timeout,
+            wal_restart_frames: crate::db::DEFAULT_WAL_RESTART_FRAMES,
         }
     }
 
@@ -293,11 +301,23 @@ impl Settings {
             None => return Err(SettingsError::MissingJwtSecret),
         };
 
-        let database = DatabaseSettings::from_url(
+        let mut database = DatabaseSettings::from_url(
             get("DATABASE_URL").unwrap_or("./tether.db"),
             small("TETHER_DB_POOL_SIZE", 8)?,
             Duration::from_millis(positive("TETHER_DB_TIMEOUT_MS", 5_000)?),
         );
+        let default_mib = crate::db::DEFAULT_WAL_RESTART_FRAMES / FRAMES_PER_MIB;
+        database.wal_restart_frames = small(
+            "TETHER_SQLITE_WAL_RESTART_MIB",
+            u64::try_from(default_mib).unwrap_or(64),
+        )
+        .ok()
+        .and_then(|mib| i32::try_from(mib).ok())
+        .and_then(|mib| mib.checked_mul(FRAMES_PER_MIB))
+        .ok_or_else(|| SettingsError::Invalid {
+            name: "TETHER_SQLITE_WAL_RESTART_MIB".into(),
+            reason: "must be a whole number of MiB from 1 to 8191".into(),
+        })?;
 
         Ok(Self {
             bind: get("TETHER_BIND").unwrap_or("127.0.0.1:8080").to_string(),

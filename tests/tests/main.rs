@@ -11,6 +11,7 @@ mod harness;
 mod accounts;
 mod auth;
 mod backend;
+mod checkpoint;
 mod client;
 mod consent;
 mod dashboard;

@@ -9,6 +9,8 @@ pub mod fixed_sql;
 pub mod group_commit;
 pub mod schema;
 
+pub use checkpoint::RESTART_FRAMES as DEFAULT_WAL_RESTART_FRAMES;
+
 use crate::error::ApiError;
 use crate::settings::{Backend, DatabaseSettings};
 use diesel::connection::SimpleConnection;
@@ -83,7 +85,7 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, String> {
                 path.to_string(),
                 Some(checkpoint::Checkpointer::start(
                     path,
-                    checkpoint::RESTART_FRAMES,
+                    settings.wal_restart_frames,
                 )?),
                 Some(group_commit::Writer::open(path)?),
             )
