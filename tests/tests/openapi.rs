@@ -983,6 +983,32 @@ async fn main_story(app: &TestApp, spec: &Value) -> Vec<Exchange> {
         let path = fill_path(&template, &ids);
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let token = operation.get("security").map(|_| admin_token);
+        // Where an admin may not post, the role is judged before the body, whatever it is; the
+        // schedule and consent stories send these bodies as callers who may.
+        let refused = match template.as_str() {
+            "/v1/tracks" | "/v1/tracks/{id}/enrollments" => Some(403),
+            "/v1/patients/{id}/consents" => Some(404),
+            _ => None,
+        };
+        if let Some(refused) = refused {
+            for body in [
+                Body::Raw("application/json", r#"{"email": "#.into()),
+                Body::Json(json!({ "nope": 1 })),
+                Body::Raw("text/plain", "email=a@b.test".into()),
+            ] {
+                let (status, _) = r
+                    .send(
+                        "a caller refused before the body",
+                        method.clone(),
+                        &path,
+                        token,
+                        body,
+                    )
+                    .await;
+                assert_eq!(status, refused, "role before body on {path}");
+            }
+            continue;
+        }
         let broken = Body::Raw("application/json", r#"{"email": "a@b.test", "#.into());
         let (status, _) = r
             .send("broken JSON", method.clone(), &path, token, broken)
@@ -1874,6 +1900,7 @@ async fn consent_story(app: &TestApp) -> Vec<Exchange> {
 
     let consents = format!("/v1/patients/{me}/consents");
     let log = format!("/v1/patients/{me}/access-log");
+    body_shape_errors(&mut r, &consents, &p_token).await;
     // On the care team but without consent: the patient does not exist for the counselor.
     for (what, path) in [
         (
@@ -1972,9 +1999,10 @@ async fn consent_story(app: &TestApp) -> Vec<Exchange> {
         json!({ "grantee": "everyone", "purpose": "t" }),
     )
     .await;
-    // The purpose and expiry are judged before the caller's standing: a stranger learns nothing.
+    // Who may give the consent is judged before the body: to an admin the patient does not
+    // exist, whatever the body says.
     r.expect(
-        422,
+        404,
         "an admin's blank purpose",
         &consents,
         Some(&admin.access),
@@ -2644,6 +2672,27 @@ async fn trends_story(app: &TestApp, spec: &Value) -> Vec<Exchange> {
     r.exchanges
 }
 
+/// A required JSON body's shape errors, sent by a caller who may post to `path`: broken JSON
+/// and an unknown field (400), a form body (415).
+async fn body_shape_errors(r: &mut Recorder<'_>, path: &str, token: &str) {
+    for (what, body, status) in [
+        (
+            "broken JSON",
+            Body::Raw("application/json", r#"{"email": "a@b.test", "#.into()),
+            400,
+        ),
+        ("an unknown field", Body::Json(json!({ "nope": 1 })), 400),
+        (
+            "a form body",
+            Body::Raw("text/plain", "email=a@b.test".into()),
+            415,
+        ),
+    ] {
+        let (got, answer) = r.send(what, Method::POST, path, Some(token), body).await;
+        assert_eq!(got, status, "{what} on {path}: {answer}");
+    }
+}
+
 /// Schedules: a track defined (every refusal on the way), a patient enrolled twice, an
 /// attendance recorded on a generated session, and the IOP hours ledger read by everyone who
 /// may and may not.
@@ -2683,6 +2732,13 @@ async fn schedule_story(app: &TestApp) -> Vec<Exchange> {
     assert_eq!(track["end_date"], "2026-03-29", "{track}");
     assert_eq!(track["sessions_per_patient"], 12, "{track}");
     let track_id = track["id"].as_str().unwrap().to_string();
+    body_shape_errors(&mut r, "/v1/tracks", &c_token).await;
+    body_shape_errors(
+        &mut r,
+        &format!("/v1/tracks/{track_id}/enrollments"),
+        &c_token,
+    )
+    .await;
     let with = |pointer: &str, value: Value| {
         let mut body = good.clone();
         *body.pointer_mut(pointer).unwrap() = value;
@@ -2692,6 +2748,32 @@ async fn schedule_story(app: &TestApp) -> Vec<Exchange> {
                             "duration_min": 60, "kind": "family" });
     let mut twice = good.clone();
     twice["schedule"].as_array_mut().unwrap().push(duplicate);
+    let slot_at = |days: Value, at: &str| {
+        json!({ "from_week": 1, "days": days, "start_time": at, "duration_min": 60,
+                "kind": "group" })
+    };
+    let mut four_mondays = good.clone();
+    for at in ["07:00", "09:00", "12:00"] {
+        four_mondays["schedule"]
+            .as_array_mut()
+            .unwrap()
+            .push(slot_at(json!(["mon"]), at));
+    }
+    let mut eleven_a_week = good.clone();
+    eleven_a_week["schedule"]
+        .as_array_mut()
+        .unwrap()
+        .push(slot_at(
+            json!(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+            "07:00",
+        ));
+    let weekdays = json!(["mon", "tue", "wed", "thu", "fri"]);
+    let mut too_many = good.clone();
+    too_many["weeks"] = json!(26);
+    too_many["schedule"] = json!([
+        slot_at(weekdays.clone(), "09:00"),
+        slot_at(weekdays, "13:00")
+    ]);
     for (what, body) in [
         ("a blank name", with("/name", json!(" "))),
         (
@@ -2724,6 +2806,13 @@ async fn schedule_story(app: &TestApp) -> Vec<Exchange> {
         ("an unknown kind", with("/schedule/0/kind", json!("yoga"))),
         ("an empty title", with("/schedule/1/title", json!(""))),
         ("two slots at once", twice),
+        (
+            "a session before 2001",
+            with("/start_date", json!("2000-12-25")),
+        ),
+        ("four sessions on a Monday", four_mondays),
+        ("eleven sessions a week", eleven_a_week),
+        ("260 sessions", too_many),
     ] {
         r.expect(422, what, "/v1/tracks", Some(&c_token), body)
             .await;
@@ -2841,6 +2930,39 @@ async fn schedule_story(app: &TestApp) -> Vec<Exchange> {
     ] {
         r.expect(status, what, &path, Some(token), body).await;
     }
+    // A track stored under older limits (52 weeks, rewritten in the database here) is refused
+    // whole.
+    let old = r
+        .expect(
+            201,
+            "a track to age",
+            "/v1/tracks",
+            Some(&c_token),
+            good.clone(),
+        )
+        .await;
+    let aged = format!(
+        "UPDATE tracks SET weeks = 52 WHERE id = '{}'",
+        old["id"].as_str().unwrap()
+    );
+    {
+        use diesel::{Connection, RunQueryDsl};
+        match backend() {
+            Backend::Sqlite => diesel::sql_query(&aged)
+                .execute(&mut diesel::SqliteConnection::establish(&app.db.url).unwrap()),
+            Backend::Postgres(_) => diesel::sql_query(&aged)
+                .execute(&mut diesel::PgConnection::establish(&app.db.url).unwrap()),
+        }
+        .unwrap();
+    }
+    r.expect(
+        422,
+        "a track stored under older limits",
+        &format!("/v1/tracks/{}/enrollments", old["id"].as_str().unwrap()),
+        Some(&c_token),
+        body.clone(),
+    )
+    .await;
 
     // The counselor records attendance on the first generated session.
     let session: Uuid = first["sessions"][0]["id"]

@@ -404,8 +404,10 @@ pub fn check_limits(spec: &TrackSpec) -> Result<(), ApiError> {
             if let Err(r) =
                 sync_core::schema::validate_value(sync_core::DocKind::Session, field, &value)
             {
+                // Only a start outside the schema's years can fail here (the other fields are
+                // held to the schema's own bounds above): a date problem.
                 return Err(invalid(
-                    "session_not_storable",
+                    "invalid_date",
                     format!(
                         "the session of {} at {} cannot be stored: {}",
                         o.local_date,
