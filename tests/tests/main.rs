@@ -15,6 +15,7 @@ mod client;
 mod consent;
 mod dashboard;
 mod dashboard_patient;
+mod dates;
 mod demo;
 mod errors;
 mod fleet;
