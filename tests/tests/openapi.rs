@@ -548,6 +548,56 @@ fn the_spec_describes_every_field_and_the_common_errors_of_every_operation() {
     );
 }
 
+/// Every JSON object in the spec, with where it is.
+fn all_objects<'a>(value: &'a Value, at: String, out: &mut Vec<(String, &'a Value)>) {
+    match value {
+        Value::Object(map) => {
+            out.push((at.clone(), value));
+            for (key, child) in map {
+                all_objects(child, format!("{at}.{key}"), out);
+            }
+        }
+        Value::Array(list) => {
+            for (i, child) in list.iter().enumerate() {
+                all_objects(child, format!("{at}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_nullable_enum_lists_null_so_a_generated_client_accepts_it() {
+    // OpenAPI 3.0: `enum` restricts the value whatever `nullable` says, so a nullable enum
+    // without null in its list refuses null: openapi-python-client's models raised on it. A
+    // `title` names the generated enum (without one, openapi-python-client 0.29 makes three).
+    let spec = load_spec();
+    let mut objects = Vec::new();
+    all_objects(&spec, "openapi.yaml".into(), &mut objects);
+    let mut nullable_enums = 0;
+    let mut problems = Vec::new();
+    for (at, object) in objects {
+        let Some(allowed) = object.get("enum").and_then(Value::as_array) else {
+            continue;
+        };
+        let nullable = object.get("nullable") == Some(&Value::Bool(true));
+        nullable_enums += usize::from(nullable);
+        if nullable != allowed.contains(&Value::Null) {
+            problems.push(format!(
+                "{at}: nullable is {nullable} but its enum {allowed:?} says otherwise"
+            ));
+        }
+        if nullable && object.get("title").is_none() {
+            problems.push(format!("{at}: a nullable enum without a title"));
+        }
+    }
+    assert!(problems.is_empty(), "\n  {}", problems.join("\n  "));
+    assert!(
+        nullable_enums >= 6,
+        "found only {nullable_enums} nullable enums"
+    );
+}
+
 #[test]
 fn every_error_response_lists_its_codes_and_the_error_schema_names_them_all() {
     let spec = load_spec();
