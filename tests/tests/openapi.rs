@@ -74,7 +74,7 @@ fn matching_path<'a>(spec: &'a Value, concrete: &str) -> Option<(&'a String, &'a
 // A small JSON-Schema validator for the subset of OpenAPI 3.0 schemas the spec uses. A keyword it
 // does not implement is an error, so the spec cannot state a rule that nothing checks.
 
-const KEYWORDS: [&str; 19] = [
+const KEYWORDS: [&str; 22] = [
     "type",
     "pattern",
     "nullable",
@@ -84,6 +84,9 @@ const KEYWORDS: [&str; 19] = [
     "maxLength",
     "minimum",
     "maximum",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
     "required",
     "properties",
     "additionalProperties",
@@ -152,6 +155,45 @@ fn matches_pattern(pattern: &str, text: &str) -> Result<bool, String> {
     Ok(text.next().is_none())
 }
 
+/// `format: date`: an RFC 3339 full-date, `YYYY-MM-DD`, that is a real calendar date.
+fn is_full_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    if !text.is_ascii() || b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = &text[r];
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) else {
+        return false;
+    };
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
+}
+
+/// `format: email`, as the server reads an address: `local@domain` with a dot inside the
+/// domain, no whitespace or control characters.
+fn is_email(text: &str) -> bool {
+    !text.chars().any(|c| c.is_whitespace() || c.is_control())
+        && text.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+}
+
 fn has_type(value: &Value, ty: &str) -> bool {
     match ty {
         "object" => value.is_object(),
@@ -205,7 +247,17 @@ fn validate(spec: &Value, schema: &Value, value: &Value, at: &str, errors: &mut 
                 errors.push(format!("{at}: {s:?} is not a UUID"));
             }
         }
-        (Some("uuid"), _) => {}
+        (Some("date"), Value::String(s)) => {
+            if !is_full_date(s) {
+                errors.push(format!("{at}: {s:?} is not a YYYY-MM-DD calendar date"));
+            }
+        }
+        (Some("email"), Value::String(s)) => {
+            if !is_email(s) {
+                errors.push(format!("{at}: {s:?} is not an email address"));
+            }
+        }
+        (Some("uuid" | "date" | "email"), _) => {}
         (Some(other), _) => errors.push(format!("{at}: unsupported format `{other}`")),
     }
     if let Some(s) = value.as_str() {
@@ -266,6 +318,27 @@ fn validate(spec: &Value, schema: &Value, value: &Value, at: &str, errors: &mut 
                 (None, Some(extra @ Value::Object(_))) => validate(spec, extra, field, &at, errors),
                 (None, _) => {}
             }
+        }
+    }
+    if let Some(array) = value.as_array() {
+        let len = array.len() as u64;
+        if let Some(min) = rules.get("minItems").and_then(Value::as_u64) {
+            if len < min {
+                errors.push(format!("{at}: fewer than {min} items"));
+            }
+        }
+        if let Some(max) = rules.get("maxItems").and_then(Value::as_u64) {
+            if len > max {
+                errors.push(format!("{at}: more than {max} items"));
+            }
+        }
+        if rules.get("uniqueItems") == Some(&Value::Bool(true))
+            && array
+                .iter()
+                .enumerate()
+                .any(|(i, a)| array[..i].contains(a))
+        {
+            errors.push(format!("{at}: an item appears twice"));
         }
     }
     if let (Some(items), Some(array)) = (rules.get("items"), value.as_array()) {
@@ -379,6 +452,54 @@ fn the_validator_refuses_bad_uuids_unknown_enum_values_lengths_and_unknown_keywo
     }
     let unsupported = json!({ "type": "string", "pattern": "^a+$" });
     assert!(!schema_errors(&spec, &unsupported, &json!("a")).is_empty());
+}
+
+#[test]
+fn the_validator_checks_dates_emails_and_array_sizes() {
+    let spec = load_spec();
+    let date = json!({ "type": "string", "format": "date" });
+    for good in ["2024-02-29", "1900-01-01", "2999-12-31"] {
+        assert!(
+            schema_errors(&spec, &date, &json!(good)).is_empty(),
+            "{good}"
+        );
+    }
+    for bad in [
+        "2026-02-29",
+        "2026-13-01",
+        "2026-1-01",
+        "-001-12-14",
+        "2026-04-31",
+        "",
+    ] {
+        assert!(
+            !schema_errors(&spec, &date, &json!(bad)).is_empty(),
+            "{bad}"
+        );
+    }
+    let email = json!({ "type": "string", "format": "email" });
+    assert!(schema_errors(&spec, &email, &json!("dana@clinic.example")).is_empty());
+    for bad in [
+        "dana",
+        "dana@clinic",
+        "@clinic.example",
+        "da na@c.example",
+        "a@b@c.test",
+    ] {
+        assert!(
+            !schema_errors(&spec, &email, &json!(bad)).is_empty(),
+            "{bad}"
+        );
+    }
+    let days = json!({ "type": "array", "minItems": 1, "maxItems": 2, "uniqueItems": true });
+    assert!(schema_errors(&spec, &days, &json!(["mon", "tue"])).is_empty());
+    for bad in [
+        json!([]),
+        json!(["mon", "tue", "wed"]),
+        json!(["mon", "mon"]),
+    ] {
+        assert!(!schema_errors(&spec, &days, &bad).is_empty(), "{bad}");
+    }
 }
 
 // ------------------------------------------------------------------------------------------------
