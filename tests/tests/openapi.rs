@@ -9,7 +9,7 @@
 use crate::harness::*;
 use crate::phone::Phone;
 use reqwest::header::HeaderMap;
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use sync_core::DocKind;
@@ -3278,5 +3278,214 @@ async fn real_responses_match_the_documented_schemas() {
         "{} responses validated; {} documented (operation, status) pairs covered",
         exchanges.len(),
         coverage.len()
+    );
+}
+
+// ------------------------------------------------------------------------------------------------
+// The request keywords are the server's own bounds: a value one past a keyword is refused with
+// the documented 422, and a string at its `maxLength` is taken.
+
+/// A value that breaks `keyword` of `schema`, made from a valid `base` value.
+fn breaking(schema: &Value, keyword: &str, base: &Value) -> Option<Value> {
+    let n = |k: &str| schema[k].as_u64().map(|n| n as usize);
+    let padded = |len: usize| -> Value {
+        // An email keeps its shape and grows in its local part.
+        let tail = if schema["format"] == "email" {
+            "@clinic.test"
+        } else {
+            ""
+        };
+        json!(format!("{}{tail}", "x".repeat(len - tail.len())))
+    };
+    Some(match keyword {
+        "maxLength" => padded(n(keyword)? + 1),
+        "minLength" => json!("x".repeat(n(keyword)?.checked_sub(1)?)),
+        "format" if schema["format"] == "email" => json!("no-at-sign.clinic.test"),
+        "maxItems" => json!(vec![base.get(0)?.clone(); n(keyword)? + 1]),
+        "minItems" => json!(vec![base.get(0)?.clone(); n(keyword)?.checked_sub(1)?]),
+        "uniqueItems" => json!([base.get(0)?.clone(), base.get(0)?.clone()]),
+        _ => return None,
+    })
+}
+
+#[tokio::test]
+async fn the_server_refuses_every_request_value_past_a_schema_keyword_and_takes_one_at_it() {
+    let spec = load_spec();
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let counselor = app.counselor(&admin).await;
+    let patient = app.patient(&counselor).await;
+    let consents = format!("/v1/patients/{}/consents", patient.user_id);
+    let track = json!({
+        "name": "Evening IOP", "time_zone": "America/New_York", "population": "adult",
+        "start_date": "2026-03-02", "weeks": 4,
+        "schedule": [{ "from_week": 1, "days": ["mon"], "start_time": "18:00",
+                       "duration_min": 180, "kind": "group", "title": "Group" }]
+    });
+    let activation = json!({ "code": "7K3M-QX9D-2HBT", "password": "a long enough password",
+                             "device_name": "Pixel" });
+    let account = || json!({ "email": unique_email("bound"), "display_name": "Sam" });
+    // (path, token, a body the server takes, field pointer, schema, the code past a keyword)
+    let cases: Vec<(&str, &str, Value, &str, &str, &str)> = vec![
+        (
+            "/v1/clinicians",
+            &admin.access,
+            account(),
+            "/email",
+            "CreateClinicianRequest/properties/email",
+            "invalid_email",
+        ),
+        (
+            "/v1/clinicians",
+            &admin.access,
+            account(),
+            "/display_name",
+            "CreateClinicianRequest/properties/display_name",
+            "invalid_name",
+        ),
+        (
+            "/v1/patients",
+            &counselor.access,
+            account(),
+            "/email",
+            "EnrollPatientRequest/properties/email",
+            "invalid_email",
+        ),
+        (
+            "/v1/patients",
+            &counselor.access,
+            account(),
+            "/display_name",
+            "EnrollPatientRequest/properties/display_name",
+            "invalid_name",
+        ),
+        (
+            &consents,
+            &patient.access,
+            json!({ "grantee": "care_team", "purpose": "treatment" }),
+            "/purpose",
+            "CreateConsentRequest/properties/purpose",
+            "invalid_purpose",
+        ),
+        (
+            "/v1/auth/activate",
+            "",
+            activation.clone(),
+            "/password",
+            "ActivateRequest/properties/password",
+            "weak_password",
+        ),
+        (
+            "/v1/auth/activate",
+            "",
+            activation,
+            "/device_name",
+            "ActivateRequest/properties/device_name",
+            "invalid_name",
+        ),
+        (
+            "/v1/auth/login",
+            "",
+            json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "device_name": "Pixel" }),
+            "/device_name",
+            "LoginRequest/properties/device_name",
+            "invalid_name",
+        ),
+        (
+            "/v1/tracks",
+            &counselor.access,
+            track.clone(),
+            "/name",
+            "TrackRequest/properties/name",
+            "invalid_name",
+        ),
+        (
+            "/v1/tracks",
+            &counselor.access,
+            track.clone(),
+            "/time_zone",
+            "TrackRequest/properties/time_zone",
+            "unknown_time_zone",
+        ),
+        (
+            "/v1/tracks",
+            &counselor.access,
+            track.clone(),
+            "/schedule",
+            "TrackRequest/properties/schedule",
+            "invalid_schedule",
+        ),
+        (
+            "/v1/tracks",
+            &counselor.access,
+            track.clone(),
+            "/schedule/0/days",
+            "TrackSlotRequest/properties/days",
+            "invalid_days",
+        ),
+        (
+            "/v1/tracks",
+            &counselor.access,
+            track,
+            "/schedule/0/title",
+            "TrackSlotRequest/properties/title",
+            "invalid_title",
+        ),
+    ];
+    let mut checked = BTreeSet::new();
+    let mut problems = Vec::new();
+    for (path, token, base, field, schema, code) in cases {
+        let schema = &spec["components"]["schemas"][schema.split('/').next().unwrap()]
+            ["properties"][schema.rsplit('/').next().unwrap()];
+        let token = (!token.is_empty()).then_some(token);
+        for keyword in [
+            "maxLength",
+            "minLength",
+            "format",
+            "maxItems",
+            "minItems",
+            "uniqueItems",
+        ] {
+            if schema.get(keyword).is_none() {
+                continue;
+            }
+            let Some(bad) = breaking(schema, keyword, base.pointer(field).unwrap()) else {
+                continue;
+            };
+            let mut body = base.clone();
+            *body.pointer_mut(field).unwrap() = bad;
+            let (status, answer) = status_and_json(app.post(path, token, &body).await).await;
+            if status != StatusCode::UNPROCESSABLE_ENTITY || answer["error"]["code"] != code {
+                problems.push(format!("{path} {field} past {keyword}: {status} {answer}"));
+            }
+            checked.insert((field, keyword));
+            if keyword == "maxLength" {
+                let mut body = base.clone();
+                let at = schema["maxLength"].as_u64().unwrap() as usize;
+                let tail = if schema["format"] == "email" {
+                    format!("-{}@clinic.test", Uuid::new_v4().simple())
+                } else {
+                    String::new()
+                };
+                *body.pointer_mut(field).unwrap() =
+                    json!(format!("{}{tail}", "x".repeat(at - tail.len())));
+                let (status, answer) = status_and_json(app.post(path, token, &body).await).await;
+                // Activation judges the body before the code: at the bound it gets as far as
+                // the (made-up) code.
+                let taken = status.is_success()
+                    || (path == "/v1/auth/activate" && status == StatusCode::UNAUTHORIZED);
+                if !taken {
+                    problems.push(format!(
+                        "{path} {field} at maxLength {at}: {status} {answer}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "\n  {}", problems.join("\n  "));
+    assert!(
+        checked.len() >= 20,
+        "only {} keywords checked",
+        checked.len()
     );
 }
