@@ -242,7 +242,7 @@ pub fn parse_date(text: &str, field: &str) -> Result<Date, ApiError> {
     }
     let num = |s: &str| s.parse::<i16>().map_err(|_| bad());
     let (y, m, d) = (num(&text[0..4])?, num(&text[5..7])?, num(&text[8..10])?);
-    if !(1900..=2999).contains(&y) {
+    if !crate::calendar::DATE_YEARS.contains(&i64::from(y)) {
         return Err(bad());
     }
     let m = i8::try_from(m).map_err(|_| bad())?;
