@@ -316,16 +316,16 @@ async fn no_text_value_of_one_op_fails_its_push_and_the_crisis_checkin_beside_it
     .collect();
     let mut texts: Vec<String> = good.iter().map(|op| as_json(op).to_string()).collect();
 
-    // One op per text field and bad character: NUL, other C0 controls, DEL, a C1 control (each
-    // refused `control_character`), and lone surrogates (no Unicode text at all: `malformed_op`).
-    let (checkin, exercise, session) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    // One op per text field and bad character, each of a document of its own (so each would be
+    // its field's winner): NUL, other C0 controls, DEL, a C1 control (each refused
+    // `control_character`), and lone surrogates (no Unicode text at all: `malformed_op`).
     let text_fields = [
-        (DocKind::Checkin, checkin, "note"),
-        (DocKind::Checkin, checkin, "context"),
-        (DocKind::Exercise, exercise, "note"),
-        (DocKind::Session, session, "rsvp_note"),
-        (DocKind::Session, session, "title"),
-        (DocKind::Session, session, "location"),
+        (DocKind::Checkin, "note"),
+        (DocKind::Checkin, "context"),
+        (DocKind::Exercise, "note"),
+        (DocKind::Session, "rsvp_note"),
+        (DocKind::Session, "title"),
+        (DocKind::Session, "location"),
     ];
     let bad_values = [
         (r#""a\u0000b SECRET""#, "control_character"),
@@ -338,9 +338,9 @@ async fn no_text_value_of_one_op_fails_its_push_and_the_crisis_checkin_beside_it
         (r#""SECRET \udfff""#, "malformed_op"),
     ];
     let mut expected: Vec<(usize, Uuid, &str)> = Vec::new();
-    for (kind, doc, field) in text_fields {
+    for (kind, field) in text_fields {
         for (raw, code) in bad_values {
-            let op = phone.make_op(patient, kind, doc, field, Value::Null);
+            let op = phone.make_op(patient, kind, Uuid::now_v7(), field, Value::Null);
             expected.push((texts.len(), op.id, code));
             texts.push(with_raw_value(&op, raw));
         }
