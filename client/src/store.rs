@@ -376,8 +376,13 @@ impl Store {
 
     /// Records a sign-in. The same account on the same device keeps everything. The same account
     /// given a new device id keeps its replica and outbox, renumbering the unsynced ops for the
-    /// new device's sequence. Another account starts from an empty store: one person's records
-    /// never stay on a phone someone else signs in to.
+    /// new device's sequence (same ids, same content). Those the server already stored under
+    /// the old device (their answers were lost) come back as duplicates and leave the outbox like
+    /// any acknowledged op, never as rejected work; they credit nothing to the new device's
+    /// receipt, whose `high_water` then stays below their new numbers. That gap is harmless:
+    /// the outbox is pruned only up to `high_water` and otherwise by the ids each answer
+    /// acknowledges, and the gap list is never acted on. Another account starts from an empty
+    /// store: one person's records never stay on a phone someone else signs in to.
     pub fn sign_in(
         &mut self,
         server_url: &str,

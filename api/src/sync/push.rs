@@ -9,8 +9,7 @@
 //! already used by another op is `device_seq_reused`.
 //!
 //! Receipts count only the caller's own device's ops: the sequence numbers of ops this push
-//! stores, of ops refused for good, and of duplicates logged under this device with the same
-//! number. An identical op (same id and content) re-sent by another device, whatever its
+//! stores, of ops refused for good, and of duplicates logged under this device. An identical op (same id and content) re-sent by another device, whatever its
 //! `device_seq`, is answered as a duplicate (the server holds it; the phone drops it from its
 //! outbox) and credits nothing to the sender: a phone that signed in again as a new device and
 //! renumbered its outbox keeps a gap in its receipt where those numbers were, which no re-send
@@ -180,11 +179,13 @@ fn op_row(op: &Op, caller: &AuthUser, now_ms: i64) -> Result<OpRow, Rejection> {
     })
 }
 
-/// Whether a logged op is the same op as `row`: the same change (patient, kind, doc, field,
-/// value and HLC), whoever sent it, when, and under which device sequence number. A phone that
-/// signed in again as a new device renumbers its unsynced ops; one the server stored under the
-/// old device is still the same op, held, not a conflict.
-fn same_op(logged: &OpRow, row: &OpRow) -> bool {
+/// Whether a logged op is the same op as `row`, sent by `device`: the same change (patient,
+/// kind, doc, field, value and HLC), and, when `device` logged it, under the same device
+/// sequence number (a device numbers each op once; the same op under a new number of the same
+/// device is `op_id_conflict`). Another device's number does not matter: a phone that signed in
+/// again as a new device renumbers its unsynced ops, and one the server stored under the old
+/// device is still the same op, held, not a conflict.
+fn same_op(logged: &OpRow, device: &str, row: &OpRow) -> bool {
     let same_value = serde_json::from_str::<Value>(&logged.value).ok()
         == serde_json::from_str::<Value>(&row.value).ok();
     logged.patient_id == row.patient_id
@@ -192,15 +193,16 @@ fn same_op(logged: &OpRow, row: &OpRow) -> bool {
         && logged.doc_id == row.doc_id
         && logged.field == row.field
         && logged.hlc == row.hlc
+        && (logged.device_id != device || logged.device_seq == row.device_seq)
         && same_value
 }
 
-/// Whether a logged op counts towards the receipt of `device` as its `row`: only an op logged
-/// under that very device with that very sequence number. A duplicate of another device's op
-/// (or of its own under another number) credits nothing: the receipt says what this device's
-/// log holds, so a phone that trusts `high_water` never drops an op it has not had stored.
-fn credits(logged: &OpRow, device: &str, row: &OpRow) -> bool {
-    logged.device_id == device && logged.device_seq == row.device_seq
+/// Whether a logged op that is the [`same_op`] as `row` counts towards the receipt of `device`:
+/// only when that device logged it. A duplicate of another device's op credits nothing: the
+/// receipt says what this device's own log holds, so a phone that trusts `high_water` never
+/// drops an op it has not had stored.
+fn credits(logged: &OpRow, device: &str) -> bool {
+    logged.device_id == device
 }
 
 /// Runs a push: every check that needs no database first, outside the write transaction (on
@@ -373,7 +375,7 @@ fn judge(
             continue;
         }
         if let Some(&earlier) = in_batch.get(&op.id) {
-            if same_op(&rows[earlier], &row) {
+            if same_op(&rows[earlier], &row.device_id, &row) {
                 verdicts.duplicate(&op);
             } else {
                 verdicts.conflict(
@@ -520,8 +522,8 @@ struct Verdicts {
 
 impl Verdicts {
     /// An op the server holds already (same id, same content). Its sequence number is counted
-    /// where the op was logged under this device and number (see [`credits`]), or is about to
-    /// be (a repeat within the batch); never for an op another device sent.
+    /// where the op was logged under this device (see [`credits`]), or is about to be (a repeat
+    /// within the batch); never for an op another device sent.
     fn duplicate(&mut self, op: &Op) {
         if op.kind == DocKind::Checkin {
             self.taken_checkins.insert((op.patient, op.doc));
@@ -562,8 +564,8 @@ fn sort_out_logged(
     let mut kept = (Vec::new(), Vec::new());
     for (c, row) in candidates.into_iter().zip(rows) {
         if let Some(existing) = logged.get(&row.id) {
-            if same_op(existing, &row) {
-                if credits(existing, device, &row) {
+            if same_op(existing, device, &row) {
+                if credits(existing, device) {
                     verdicts.judged_seqs.push(row.device_seq);
                 }
                 verdicts.duplicate(&c.op);
@@ -862,6 +864,22 @@ mod tests {
         assert!(plan.superseded.is_empty());
         assert!(plan.docs.is_empty());
         assert_eq!(plan.lost, vec![(PATIENT, DOC)]);
+    }
+
+    #[test]
+    fn another_devices_identical_op_is_the_same_op_under_any_number_but_credits_nothing() {
+        let (_, logged) = candidate(0, "mood", 4, 10);
+        let mut resent = logged.clone();
+        resent.device_seq = 41;
+        assert!(same_op(&logged, "other device", &resent));
+        assert!(!credits(&logged, "other device"));
+        // The same device numbers an op once: under a new number it is a conflict.
+        assert!(!same_op(&logged, "device", &resent));
+        assert!(same_op(&logged, "device", &logged));
+        assert!(credits(&logged, "device"));
+        let mut changed = logged.clone();
+        changed.value = "5".into();
+        assert!(!same_op(&logged, "other device", &changed));
     }
 
     #[test]
