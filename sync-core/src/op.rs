@@ -160,7 +160,9 @@ impl Op {
             Value::String(s) => s.parse().ok(),
             _ => None,
         }
-        .ok_or_else(|| malformed("hlc must be an HLC string wwwwwwwwwwww-cccccccc-nnnnnnnnnnnnnnnn"))?;
+        .ok_or_else(|| {
+            malformed("hlc must be an HLC string wwwwwwwwwwww-cccccccc-nnnnnnnnnnnnnnnn")
+        })?;
         let device_seq = take(&mut map, "device_seq")?
             .as_u64()
             .ok_or_else(|| malformed("device_seq must be a whole number from 1"))?;
@@ -312,7 +314,10 @@ mod tests {
                 serde_json::json!(secret)
             };
             let text = v.to_string();
-            for r in [Op::from_json_str(&text).unwrap_err(), Op::from_json(v.clone()).unwrap_err()] {
+            for r in [
+                Op::from_json_str(&text).unwrap_err(),
+                Op::from_json(v.clone()).unwrap_err(),
+            ] {
                 assert!(!r.message.contains("SECRET"), "{key}: {}", r.message);
                 assert!(r.message.contains(key), "{key}: {}", r.message);
             }
@@ -323,7 +328,10 @@ mod tests {
         // A missing key, an unknown key (whose name may be patient words too) and text that is
         // not JSON: named, never quoted.
         let missing = GOOD.replace(r#","device_seq":1"#, "");
-        assert!(Op::from_json_str(&missing).unwrap_err().message.contains("device_seq is missing"));
+        assert!(Op::from_json_str(&missing)
+            .unwrap_err()
+            .message
+            .contains("device_seq is missing"));
         let unknown = GOOD.replace(r#""value":3"#, r#""value":3,"SECRET":1"#);
         let r = Op::from_json_str(&unknown).unwrap_err();
         assert!(!r.message.contains("SECRET"), "{}", r.message);

@@ -39,9 +39,19 @@ mod tests {
     #[test]
     fn tab_line_feed_and_carriage_return_are_the_only_controls_free_text_holds() {
         assert!(is_free_text("first line\nsecond\tcolumn\r\n"));
-        assert!(is_free_text("émoji 🙂, ünïcödé, \u{200b} and \u{feff} are text"));
+        assert!(is_free_text(
+            "émoji 🙂, ünïcödé, \u{200b} and \u{feff} are text"
+        ));
         assert!(is_free_text(""));
-        for bad in ["a\u{0}b", "\u{7}", "\u{1b}[31m", "\u{7f}", "\u{85}", "\u{9f}", "x\u{8}"] {
+        for bad in [
+            "a\u{0}b",
+            "\u{7}",
+            "\u{1b}[31m",
+            "\u{7f}",
+            "\u{85}",
+            "\u{9f}",
+            "x\u{8}",
+        ] {
             assert!(!is_free_text(bad), "{bad:?}");
         }
     }

@@ -726,7 +726,10 @@ async fn ops_stored_under_an_old_device_and_renumbered_after_signing_in_again_ar
     phone.sync().await.unwrap();
     assert_eq!(phone.store().outbox_len().unwrap(), 0);
     assert!(phone.store().rejected().unwrap().is_empty());
-    let mut ids: Vec<String> = [first, second, third].iter().map(|i| i.to_string()).collect();
+    let mut ids: Vec<String> = [first, second, third]
+        .iter()
+        .map(|i| i.to_string())
+        .collect();
     ids.sort();
     let held: Vec<String> = server_checkins(&app, &counselor.access, patient)
         .await

@@ -596,7 +596,10 @@ async fn a_receipt_counts_only_the_callers_own_devices_ops() {
     // B re-sends A's identical ops 6–8: the server holds them (duplicates), and B's receipt
     // credits nothing for them.
     let body = b.push_ops(&app, &a_ops[5..8]).await;
-    let ids: Vec<Value> = a_ops[5..8].iter().map(|op| json!(op.id.to_string())).collect();
+    let ids: Vec<Value> = a_ops[5..8]
+        .iter()
+        .map(|op| json!(op.id.to_string()))
+        .collect();
     assert_eq!(body["duplicates"], json!(ids), "{body}");
     assert_eq!(body["rejected"], json!([]), "{body}");
     assert_eq!(receipt_of(&body), (3, json!([])), "{body}");
@@ -619,7 +622,11 @@ async fn a_receipt_counts_only_the_callers_own_devices_ops() {
     let mut renumbered = a_ops[9].clone();
     renumbered.device_seq = 9;
     let body = b.push_ops(&app, &[renumbered]).await;
-    assert_eq!(body["duplicates"], json!([a_ops[9].id.to_string()]), "{body}");
+    assert_eq!(
+        body["duplicates"],
+        json!([a_ops[9].id.to_string()]),
+        "{body}"
+    );
     assert_eq!(body["rejected"], json!([]), "{body}");
     assert_eq!(receipt_of(&body), (8, json!([])), "{body}");
 
@@ -631,6 +638,10 @@ async fn a_receipt_counts_only_the_callers_own_devices_ops() {
     assert_eq!(receipt_of(&body), (8, json!([[9, 9]])), "{body}");
 
     // A's receipt is its own, untouched by B.
-    let (_, pulled) = status_and_json(app.get("/v1/sync/pull?limit=1", Some(&a.session.access)).await).await;
+    let (_, pulled) = status_and_json(
+        app.get("/v1/sync/pull?limit=1", Some(&a.session.access))
+            .await,
+    )
+    .await;
     assert_eq!(receipt_of(&pulled), (10, json!([])), "{pulled}");
 }

@@ -352,8 +352,16 @@ async fn no_text_value_of_one_op_fails_its_push_and_the_crisis_checkin_beside_it
         let (status, answer) = push_text(&app, &phone.session.access, body.clone()).await;
         assert_eq!(status, StatusCode::OK, "attempt {attempt}: {answer}");
         let good_ids: Vec<Value> = good.iter().map(|op| json!(op.id.to_string())).collect();
-        let stored = if attempt == 0 { "accepted" } else { "duplicates" };
-        assert_eq!(answer[stored], json!(good_ids), "attempt {attempt}: {answer}");
+        let stored = if attempt == 0 {
+            "accepted"
+        } else {
+            "duplicates"
+        };
+        assert_eq!(
+            answer[stored],
+            json!(good_ids),
+            "attempt {attempt}: {answer}"
+        );
         let rejected = answer["rejected"].as_array().unwrap();
         assert_eq!(rejected.len(), expected.len(), "{answer}");
         for (r, (index, id, code)) in rejected.iter().zip(&expected) {
@@ -425,7 +433,12 @@ async fn every_other_stored_text_with_a_control_character_is_refused_with_a_clea
             &json!({"grantee": "care_team", "purpose": "treatment\u{0}"}),
         )
         .await;
-    assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_purpose").await;
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_purpose",
+    )
+    .await;
     let response = app
         .post(
             "/v1/auth/login",
@@ -449,7 +462,11 @@ async fn a_rejection_never_quotes_the_value_and_names_the_op_whose_id_was_readab
         } else {
             json!("SECRET patient words")
         };
-        let code = if key == "kind" { "unknown_kind" } else { "malformed_op" };
+        let code = if key == "kind" {
+            "unknown_kind"
+        } else {
+            "malformed_op"
+        };
         cases.push((op.id, v, code));
     }
     // A key the op shape does not have, named in patient words.

@@ -130,7 +130,9 @@ fn bad(spec: &'static FieldSpec) -> BoxedStrategy<(String, Value, RejectCode)> {
                 typed(
                     (
                         "\\PC{0,40}",
-                        prop::sample::select(vec!['\u{0}', '\u{1}', '\u{7}', '\u{1b}', '\u{7f}', '\u{85}', '\u{9f}']),
+                        prop::sample::select(vec![
+                            '\u{0}', '\u{1}', '\u{7}', '\u{1b}', '\u{7f}', '\u{85}', '\u{9f}'
+                        ]),
                         "\\PC{0,40}",
                     )
                         .prop_map(|(a, c, b)| Value::String(format!("{a}{c}{b}")))
