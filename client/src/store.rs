@@ -834,6 +834,26 @@ mod tests {
     }
 
     #[test]
+    fn a_note_with_a_control_character_is_refused_on_the_phone_as_on_the_server() {
+        let mut store = signed_in();
+        let patient = store.device().unwrap().unwrap().user_id;
+        let key = DocKey {
+            patient,
+            kind: DocKind::Checkin,
+            doc: Uuid::now_v7(),
+        };
+        let mut wall = || 1_800_000_000_000u64;
+        let refused = store.write(&[write(key, "note", json!("a\u{0}b"))], &mut wall, 300_000);
+        assert!(matches!(
+            refused,
+            Err(StoreError::Invalid(r)) if r.code == sync_core::RejectCode::ControlCharacter
+        ));
+        assert_eq!(store.outbox_len().unwrap(), 0);
+        let kept = [write(key, "note", json!("two\nlines\tand a tab"))];
+        assert_eq!(store.write(&kept, &mut wall, 300_000).unwrap().len(), 1);
+    }
+
+    #[test]
     fn a_local_write_is_all_or_nothing() {
         let mut store = signed_in();
         let patient = store.device().unwrap().unwrap().user_id;
