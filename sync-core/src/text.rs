@@ -24,7 +24,14 @@ pub fn allowed_in_line(c: char) -> bool {
 
 /// Does `s` hold only characters free text may hold (see [`allowed_in_text`])?
 pub fn is_free_text(s: &str) -> bool {
-    s.chars().all(allowed_in_text)
+    // Most text holds no byte below 0x20, no DEL and no 0xC2 (the lead byte of U+0080–U+00BF,
+    // the C1 controls among them): one pass over the bytes, which the compiler vectorises,
+    // settles it. Only text with such a byte (a line break, a tab, an accented Latin-1
+    // character) is judged character by character.
+    let plain = s
+        .bytes()
+        .fold(true, |ok, b| ok & (b >= 0x20) & (b != 0x7f) & (b != 0xc2));
+    plain || s.chars().all(allowed_in_text)
 }
 
 /// Does `s` hold no control character at all (see [`allowed_in_line`])?
@@ -43,6 +50,10 @@ mod tests {
             "émoji 🙂, ünïcödé, \u{200b} and \u{feff} are text"
         ));
         assert!(is_free_text(""));
+        // Characters whose UTF-8 starts with 0xC2 but that are not controls.
+        assert!(is_free_text(
+            "\u{a0}non-breaking, \u{a9} copyright, \u{bf}qué?"
+        ));
         for bad in [
             "a\u{0}b",
             "\u{7}",
