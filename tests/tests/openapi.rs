@@ -1738,6 +1738,7 @@ async fn sync_story(app: &TestApp, spec: &Value) -> Vec<Exchange> {
             "favourite_colour",
             json!("blue"),
         ),
+        op(&mut patient, me, DocKind::Checkin, "note", json!("a\u{0}b")),
         op(
             &mut patient,
             me,

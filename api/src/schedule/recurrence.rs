@@ -294,7 +294,7 @@ fn name_text(raw: &str, field: &str, code: &'static str) -> Result<String, ApiEr
     let text = raw.trim();
     if text.is_empty()
         || text.chars().count() > MAX_NAME_CHARS
-        || text.chars().any(char::is_control)
+        || !sync_core::text::is_one_line(text)
     {
         return Err(invalid(
             code,
