@@ -2,6 +2,29 @@
 //! local time (the UTC offset the phone recorded with each check-in), and their `YYYY-MM-DD` form.
 
 use crate::error::ApiError;
+use std::ops::RangeInclusive;
+
+/// The years a date may name wherever a request carries one (a date query parameter, a track's
+/// start date, a time bound in milliseconds): one range, documented in openapi.yaml. It keeps
+/// every date the server parses or answers with inside what `YYYY-MM-DD` (and a generated
+/// client's date type) can hold.
+pub const DATE_YEARS: RangeInclusive<i64> = 1900..=2999;
+
+/// The first day of [`DATE_YEARS`], 1900-01-01, as a day number.
+pub fn first_day() -> i64 {
+    days_from_civil(*DATE_YEARS.start(), 1, 1)
+}
+
+/// The last day of [`DATE_YEARS`], 2999-12-31, as a day number.
+pub fn last_day() -> i64 {
+    days_from_civil(*DATE_YEARS.end(), 12, 31)
+}
+
+/// The instants of [`DATE_YEARS`] in milliseconds since the epoch: from 1900-01-01T00:00Z up to
+/// 3000-01-01T00:00Z (so an exclusive upper bound can take in the whole of 2999).
+pub fn instant_range_ms() -> RangeInclusive<i64> {
+    first_day() * 86_400_000..=(last_day() + 1) * 86_400_000
+}
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
@@ -34,12 +57,17 @@ pub fn format_day(days: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Parses `YYYY-MM-DD` into a day number; anything else (including 2026-02-30) is refused.
+/// Parses `YYYY-MM-DD` into a day number; anything else (including 2026-02-30, and a year
+/// outside [`DATE_YEARS`]) is refused.
 pub fn parse_day(text: &str, field: &str) -> Result<i64, ApiError> {
     let invalid = || {
         ApiError::validation(
             "invalid_query",
-            format!("{field} must be a date like 2026-03-31"),
+            format!(
+                "{field} must be a date like 2026-03-31, in the years {}–{}",
+                DATE_YEARS.start(),
+                DATE_YEARS.end()
+            ),
         )
     };
     let mut parts = text.split('-');
@@ -56,7 +84,7 @@ pub fn parse_day(text: &str, field: &str) -> Result<i64, ApiError> {
         m.parse().map_err(|_| invalid())?,
         d.parse().map_err(|_| invalid())?,
     );
-    if !(1..=12).contains(&m) || d == 0 {
+    if !DATE_YEARS.contains(&y) || !(1..=12).contains(&m) || d == 0 {
         return Err(invalid());
     }
     let days = days_from_civil(y, m, d);
@@ -101,8 +129,20 @@ mod tests {
             "2026-1-01",
             "yesterday",
             "2026-01-01-01",
+            "0000-01-10",
+            "1899-12-31",
+            "3000-01-01",
         ] {
             assert!(parse_day(bad, "from").is_err(), "{bad}");
         }
+        assert_eq!(parse_day("1900-01-01", "from").unwrap(), first_day());
+        assert_eq!(parse_day("2999-12-31", "to").unwrap(), last_day());
+    }
+
+    #[test]
+    fn the_instant_range_spans_the_date_years_exactly() {
+        let range = instant_range_ms();
+        assert_eq!(*range.start(), -2_208_988_800_000);
+        assert_eq!(*range.end(), 32_503_680_000_000);
     }
 }

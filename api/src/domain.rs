@@ -49,7 +49,8 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
         let email = raw.trim().to_lowercase();
         let valid = email.len() <= Self::MAX_LEN
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+            && !email.chars().any(char::is_whitespace)
+            && sync_core::text::is_one_line(&email)
             && match email.split_once('@') {
                 Some((local, domain)) => {
                     !local.is_empty()
@@ -80,7 +81,7 @@ impl Email {
 pub fn display_name(raw: &str, field: &str) -> Result<String, ApiError> {
     let name = raw.trim();
     let count = name.chars().count();
-    if count == 0 || count > 100 || name.chars().any(char::is_control) {
+    if count == 0 || count > 100 || !sync_core::text::is_one_line(name) {
         return Err(ApiError::validation(
             "invalid_name",
             format!("{field} must be 1 to 100 characters without control characters"),

@@ -225,8 +225,20 @@ pub fn json_error_fallback<B>(
 
 impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
         match err {
-            diesel::result::Error::NotFound => Self::NotFound("not found".into()),
+            Error::NotFound => Self::NotFound("not found".into()),
+            // The connection went away under the request (a PostgreSQL restart or fail-over, a
+            // proxy or the network cutting it): transient, so the phone is told to retry, which
+            // is safe because every write is idempotent. The pool replaces the connection.
+            Error::DatabaseError(
+                kind @ (DatabaseErrorKind::ClosedConnection
+                | DatabaseErrorKind::UnableToSendCommand),
+                info,
+            ) => {
+                tracing::warn!(kind = ?kind, cause = %info.message(), "database connection lost");
+                Self::Unavailable
+            }
             other => Self::internal(format!("database: {other}")),
         }
     }

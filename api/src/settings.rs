@@ -87,11 +87,12 @@ impl DatabaseSettings {
         }
     }
 
-    /// What the connection string points at, safe to log: the backend and, for SQLite, the file.
+    /// What the connection string points at, safe to log: for SQLite the file, for PostgreSQL
+    /// the host, port and database, without the user, the password or any parameter.
     pub fn redacted(&self) -> String {
         match self.backend {
             Backend::Sqlite => format!("sqlite:{}", self.sqlite_path()),
-            Backend::Postgres => "postgres".to_string(),
+            Backend::Postgres => format!("postgres://{}", postgres_target(self.url.expose())),
         }
     }
 
@@ -102,6 +103,42 @@ impl DatabaseSettings {
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url)
     }
+}
+
+/// `host:port/database` of a PostgreSQL URL, with libpq's defaults (`localhost`, 5432, the
+/// database named after the user) filled in where the URL leaves them out. Nothing before the
+/// `@` (user, password) and nothing after the `?` is kept.
+fn postgres_target(url: &str) -> String {
+    let rest = url
+        .strip_prefix("postgresql://")
+        .or_else(|| url.strip_prefix("postgres://"))
+        .unwrap_or(url);
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
+    let (userinfo, host_port) = match authority.rsplit_once('@') {
+        Some((userinfo, host_port)) => (userinfo, host_port),
+        None => ("", authority),
+    };
+    let user = userinfo.split(':').next().unwrap_or_default();
+    let host_port = if host_port.is_empty() {
+        "localhost"
+    } else {
+        host_port
+    };
+    let has_port = match host_port.rsplit_once(':') {
+        // An IPv6 literal holds colons of its own: `[::1]` has no port, `[::1]:5433` has one.
+        Some((host, _)) => {
+            !host_port.ends_with(']') && (!host.starts_with('[') || host.ends_with(']'))
+        }
+        None => false,
+    };
+    let port = if has_port { "" } else { ":5432" };
+    let database = match (database, user) {
+        ("", "") => "(the user's database)",
+        ("", user) => user,
+        (database, _) => database,
+    };
+    format!("{host_port}{port}/{database}")
 }
 
 /// Token and code lifetimes and the signing key.
@@ -462,7 +499,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.database.backend, Backend::Postgres);
-        assert_eq!(s.database.redacted(), "postgres");
+        assert_eq!(s.database.redacted(), "postgres://h:5432/db");
         assert_eq!(s.bind, "127.0.0.1:0");
     }
 
@@ -490,6 +527,23 @@ mod tests {
             )
             .unwrap_err();
             assert!(err.to_string().contains("TETHER_DASHBOARD_IDLE_MINUTES"));
+        }
+    }
+
+    #[test]
+    fn a_postgres_url_is_logged_as_host_port_and_database_only() {
+        for (url, logged) in [
+            (
+                "postgres://u:secret@db.example:6543/tether?sslmode=require",
+                "db.example:6543/tether",
+            ),
+            ("postgresql://u@10.0.0.5/tether", "10.0.0.5:5432/tether"),
+            ("postgres://tether@[::1]:5433/", "[::1]:5433/tether"),
+            ("postgres://[::1]/x", "[::1]:5432/x"),
+            ("postgres:///x", "localhost:5432/x"),
+        ] {
+            assert_eq!(postgres_target(url), logged, "{url}");
+            assert!(!postgres_target(url).contains("secret"));
         }
     }
 }

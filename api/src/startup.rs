@@ -108,8 +108,14 @@ fn serve(listener: TcpListener, pool: DbPool, settings: Settings) -> std::io::Re
             .configure(crate::dashboard::configure)
             .default_service(web::to(routes::not_found))
             .wrap(ErrorHandlers::new().default_handler(crate::error::json_error_fallback))
-            // Nothing this server answers may be cached: tokens, one-time codes, patient records.
-            .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+            // Nothing this server answers may be cached (tokens, one-time codes, patient records),
+            // and no browser may guess a type other than the one declared (a JSON answer holding
+            // patient text must never be sniffed into HTML).
+            .wrap(
+                DefaultHeaders::new()
+                    .add((header::CACHE_CONTROL, "no-store"))
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+            )
             .wrap(from_fn(crate::telemetry::request_span))
     })
     .listen(listener)?

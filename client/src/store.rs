@@ -376,8 +376,13 @@ impl Store {
 
     /// Records a sign-in. The same account on the same device keeps everything. The same account
     /// given a new device id keeps its replica and outbox, renumbering the unsynced ops for the
-    /// new device's sequence. Another account starts from an empty store: one person's records
-    /// never stay on a phone someone else signs in to.
+    /// new device's sequence (same ids, same content). Those the server already stored under
+    /// the old device (their answers were lost) come back as duplicates and leave the outbox like
+    /// any acknowledged op, never as rejected work; they credit nothing to the new device's
+    /// receipt, whose `high_water` then stays below their new numbers. That gap is harmless:
+    /// the outbox is pruned only up to `high_water` and otherwise by the ids each answer
+    /// acknowledges, and the gap list is never acted on. Another account starts from an empty
+    /// store: one person's records never stay on a phone someone else signs in to.
     pub fn sign_in(
         &mut self,
         server_url: &str,
@@ -826,6 +831,26 @@ mod tests {
             field: field.into(),
             value,
         }
+    }
+
+    #[test]
+    fn a_note_with_a_control_character_is_refused_on_the_phone_as_on_the_server() {
+        let mut store = signed_in();
+        let patient = store.device().unwrap().unwrap().user_id;
+        let key = DocKey {
+            patient,
+            kind: DocKind::Checkin,
+            doc: Uuid::now_v7(),
+        };
+        let mut wall = || 1_800_000_000_000u64;
+        let refused = store.write(&[write(key, "note", json!("a\u{0}b"))], &mut wall, 300_000);
+        assert!(matches!(
+            refused,
+            Err(StoreError::Invalid(r)) if r.code == sync_core::RejectCode::ControlCharacter
+        ));
+        assert_eq!(store.outbox_len().unwrap(), 0);
+        let kept = [write(key, "note", json!("two\nlines\tand a tab"))];
+        assert_eq!(store.write(&kept, &mut wall, 300_000).unwrap().len(), 1);
     }
 
     #[test]

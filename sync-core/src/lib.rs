@@ -9,6 +9,7 @@
 //! - [`replica`]: an in-memory replica with merge and delta state.
 //! - [`view`]: typed read views (check-in, exercise, session, plan) and the tombstone rule.
 //! - [`reject`]: the stable rejection codes.
+//! - [`text`]: which characters text may hold, for ops and for every other stored string.
 //!
 //! No I/O, no async, no database, no clock read or random number except through what the caller
 //! injects; builds for `wasm32-unknown-unknown`.
@@ -71,6 +72,7 @@ pub mod policy;
 pub mod reject;
 pub mod replica;
 pub mod schema;
+pub mod text;
 pub mod view;
 
 pub use hlc::{check_drift, Clock, ClockError, Hlc};

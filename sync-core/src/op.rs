@@ -89,28 +89,131 @@ pub struct Op {
     pub device_seq: u64,
 }
 
+/// The keys of an op, in wire order.
+const OP_KEYS: [&str; 8] = [
+    "id",
+    "patient",
+    "kind",
+    "doc",
+    "field",
+    "value",
+    "hlc",
+    "device_seq",
+];
+
+fn malformed(what: &str) -> Rejection {
+    Rejection::new(RejectCode::MalformedOp, format!("malformed op: {what}"))
+}
+
+/// Takes the key `name` out of an op's object, or says it is missing.
+fn take(map: &mut serde_json::Map<String, Value>, name: &str) -> Result<Value, Rejection> {
+    map.remove(name)
+        .ok_or_else(|| malformed(&format!("{name} is missing")))
+}
+
+fn uuid_at(map: &mut serde_json::Map<String, Value>, name: &str) -> Result<Uuid, Rejection> {
+    match take(map, name)? {
+        Value::String(s) => Uuid::parse_str(&s).ok(),
+        _ => None,
+    }
+    .ok_or_else(|| malformed(&format!("{name} must be a UUID string")))
+}
+
+/// Only the `id` of an op's text, read without judging anything else.
+#[derive(Deserialize)]
+struct IdOnly<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a serde_json::value::RawValue>,
+}
+
 impl Op {
     /// Decodes one op from a JSON value, mapping failures to a [`Rejection`] so a server can
     /// judge each op of a batch on its own (`unknown_kind` or `malformed_op`).
+    ///
+    /// A message names the part of the op that is wrong and what it must be, never the value
+    /// sent (it may be patient text): the op is taken apart key by key instead of quoting
+    /// serde's message.
     pub fn from_json(v: Value) -> Result<Self, Rejection> {
-        if let Some(kind) = v.get("kind").and_then(Value::as_str) {
+        let Value::Object(mut map) = v else {
+            return Err(malformed("an op must be a JSON object"));
+        };
+        if let Some(kind) = map.get("kind").and_then(Value::as_str) {
             DocKind::parse(kind)?;
         }
-        serde_json::from_value(v)
-            .map_err(|e| Rejection::new(RejectCode::MalformedOp, format!("malformed op: {e}")))
+        if map.keys().any(|k| !OP_KEYS.contains(&k.as_str())) {
+            return Err(malformed(
+                "an op has only the keys id, patient, kind, doc, field, value, hlc and device_seq",
+            ));
+        }
+        let id = uuid_at(&mut map, "id")?;
+        let patient = uuid_at(&mut map, "patient")?;
+        let kind = match take(&mut map, "kind")? {
+            Value::String(s) => DocKind::parse(&s)?,
+            _ => return Err(malformed("kind must be a string")),
+        };
+        let doc = uuid_at(&mut map, "doc")?;
+        let Value::String(field) = take(&mut map, "field")? else {
+            return Err(malformed("field must be a string"));
+        };
+        let value = take(&mut map, "value")?;
+        let hlc = match take(&mut map, "hlc")? {
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            malformed("hlc must be an HLC string wwwwwwwwwwww-cccccccc-nnnnnnnnnnnnnnnn")
+        })?;
+        let device_seq = take(&mut map, "device_seq")?
+            .as_u64()
+            .ok_or_else(|| malformed("device_seq must be a whole number from 1"))?;
+        Ok(Op {
+            id,
+            patient,
+            kind,
+            doc,
+            field,
+            value,
+            hlc,
+            device_seq,
+        })
     }
 
     /// Decodes one op from its JSON text, with the same outcome as [`Op::from_json`] on the
     /// parsed value: straight into the op when the text is one (the common case, without building
     /// a JSON tree first); otherwise through [`Op::from_json`], so a rejection reads the same
-    /// whichever way the op arrived.
+    /// whichever way the op arrived. Text that is not JSON is described by where it breaks.
     pub fn from_json_str(text: &str) -> Result<Self, Rejection> {
         serde_json::from_str(text).or_else(|_| {
             let v: Value = serde_json::from_str(text).map_err(|e| {
-                Rejection::new(RejectCode::MalformedOp, format!("malformed op: {e}"))
+                // A syntax error's message is fixed text and a position; anything else is
+                // described by its position only.
+                let what = match e.classify() {
+                    serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                        format!("not valid JSON: {e}")
+                    }
+                    _ => format!("not valid JSON (line {}, column {})", e.line(), e.column()),
+                };
+                malformed(&what)
             })?;
             Op::from_json(v)
         })
+    }
+
+    /// The op's `id` when it is a UUID, whatever else is wrong with the op: a rejection names
+    /// the op whenever it can.
+    pub fn id_of(v: &Value) -> Option<Uuid> {
+        v.get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+    }
+
+    /// [`Op::id_of`] on an op's JSON text, read without building a JSON tree (and even when
+    /// another part of the text cannot become one, e.g. a lone surrogate in a string).
+    pub fn id_of_str(text: &str) -> Option<Uuid> {
+        let raw = serde_json::from_str::<IdOnly<'_>>(text).ok()?.id?;
+        serde_json::from_str::<&str>(raw.get())
+            .ok()
+            .and_then(|s| Uuid::parse_str(s).ok())
     }
 
     /// The `(hlc, id)` pair this op is ordered by.
@@ -197,9 +300,51 @@ mod tests {
         assert_eq!(Op::from_json(v).unwrap_err().code, RejectCode::MalformedOp);
     }
 
+    const GOOD: &str = r#"{"id":"0190d8a4-1c2b-7000-8000-000000000001","patient":"00000000-0000-0000-0000-000000000002","kind":"checkin","doc":"00000000-0000-0000-0000-000000000003","field":"mood","value":3,"hlc":"018f3a2b4c5d-00000007-00000000000000ab","device_seq":1}"#;
+
+    #[test]
+    fn a_rejection_names_the_bad_part_and_never_quotes_what_was_sent() {
+        let secret = "SECRET patient words";
+        let id: Uuid = "0190d8a4-1c2b-7000-8000-000000000001".parse().unwrap();
+        for key in ["id", "patient", "kind", "doc", "field", "hlc", "device_seq"] {
+            let mut v: Value = serde_json::from_str(GOOD).unwrap();
+            v[key] = if key == "field" {
+                serde_json::json!({ "x": secret })
+            } else {
+                serde_json::json!(secret)
+            };
+            let text = v.to_string();
+            for r in [
+                Op::from_json_str(&text).unwrap_err(),
+                Op::from_json(v.clone()).unwrap_err(),
+            ] {
+                assert!(!r.message.contains("SECRET"), "{key}: {}", r.message);
+                assert!(r.message.contains(key), "{key}: {}", r.message);
+            }
+            let expect_id = (key != "id").then_some(id);
+            assert_eq!(Op::id_of(&v), expect_id, "{key}");
+            assert_eq!(Op::id_of_str(&text), expect_id, "{key}");
+        }
+        // A missing key, an unknown key (whose name may be patient words too) and text that is
+        // not JSON: named, never quoted.
+        let missing = GOOD.replace(r#","device_seq":1"#, "");
+        assert!(Op::from_json_str(&missing)
+            .unwrap_err()
+            .message
+            .contains("device_seq is missing"));
+        let unknown = GOOD.replace(r#""value":3"#, r#""value":3,"SECRET":1"#);
+        let r = Op::from_json_str(&unknown).unwrap_err();
+        assert!(!r.message.contains("SECRET"), "{}", r.message);
+        let lone = GOOD.replace(r#""field":"mood""#, r#""field":"SECRET\ud800""#);
+        let r = Op::from_json_str(&lone).unwrap_err();
+        assert_eq!(r.code, RejectCode::MalformedOp);
+        assert!(!r.message.contains("SECRET"), "{}", r.message);
+        assert_eq!(Op::id_of_str(&lone), Some(id));
+    }
+
     #[test]
     fn decoding_text_agrees_with_decoding_its_value() {
-        let good = r#"{"id":"0190d8a4-1c2b-7000-8000-000000000001","patient":"00000000-0000-0000-0000-000000000002","kind":"checkin","doc":"00000000-0000-0000-0000-000000000003","field":"mood","value":3,"hlc":"018f3a2b4c5d-00000007-00000000000000ab","device_seq":1}"#;
+        let good = GOOD;
         // The same op with a key repeated: a JSON tree keeps the last, a typed decode refuses
         // it; the text path must still accept it as the tree path does.
         let repeated = good.replacen(r#""value":3"#, r#""value":1,"value":3"#, 1);

@@ -40,11 +40,14 @@ pub enum RejectCode {
     NotYourPatient,
     /// The op's HLC is further in the future than the server allows.
     ClockTooFarAhead,
+    /// Text holding a control character other than tab, line feed or carriage return (see
+    /// [`crate::text`]).
+    ControlCharacter,
 }
 
 impl RejectCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [RejectCode; 14] = [
+    pub const ALL: [RejectCode; 15] = [
         RejectCode::MalformedOp,
         RejectCode::InvalidOpId,
         RejectCode::InvalidDeviceSeq,
@@ -59,6 +62,7 @@ impl RejectCode {
         RejectCode::ForbiddenField,
         RejectCode::NotYourPatient,
         RejectCode::ClockTooFarAhead,
+        RejectCode::ControlCharacter,
     ];
 
     /// The wire spelling, e.g. `"out_of_range"`.
@@ -78,6 +82,7 @@ impl RejectCode {
             RejectCode::ForbiddenField => "forbidden_field",
             RejectCode::NotYourPatient => "not_your_patient",
             RejectCode::ClockTooFarAhead => "clock_too_far_ahead",
+            RejectCode::ControlCharacter => "control_character",
         }
     }
 }

@@ -146,7 +146,8 @@ pub enum FieldType {
     Enum(&'static [&'static str]),
     /// A catalog entry (built in or `custom:`).
     Tag(&'static Catalog),
-    /// Free text of at most `max_chars` Unicode scalar values.
+    /// Free text of at most `max_chars` Unicode scalar values, without control characters
+    /// other than tab, line feed and carriage return ([`crate::text::is_free_text`]).
     Text {
         /// Maximum length in chars.
         max_chars: usize,
@@ -469,6 +470,14 @@ fn check(spec: &FieldSpec, element: Option<&str>, value: &Value) -> Result<(), R
                     RejectCode::TooLong,
                     format!("{} is at most {max_chars} characters", spec.name),
                 ))
+            } else if !crate::text::is_free_text(s) {
+                Err(Rejection::new(
+                    RejectCode::ControlCharacter,
+                    format!(
+                        "{} may not hold control characters other than tab, line feed and carriage return",
+                        spec.name
+                    ),
+                ))
             } else {
                 Ok(())
             }
@@ -642,6 +651,25 @@ mod tests {
             code(DocKind::Checkin, "note", json!("a".repeat(2001))),
             Some(RejectCode::TooLong)
         );
+    }
+
+    #[test]
+    fn every_text_field_refuses_control_characters_but_keeps_line_breaks_and_tabs() {
+        let texts: Vec<(DocKind, &str)> = DocKind::ALL
+            .into_iter()
+            .flat_map(|k| fields(k).iter().map(move |s| (k, s)))
+            .filter(|(_, s)| matches!(s.ty, FieldType::Text { .. }))
+            .map(|(k, s)| (k, s.name))
+            .collect();
+        assert_eq!(texts.len(), 6, "{texts:?}");
+        for (kind, field) in texts {
+            assert_eq!(code(kind, field, json!("two\nlines\tand\r\n")), None);
+            for bad in ["a\u{0}b", "\u{1b}[2J", "\u{85}"] {
+                let refused = validate_value(kind, field, &json!(bad)).unwrap_err();
+                assert_eq!(refused.code, RejectCode::ControlCharacter, "{field}");
+                assert!(refused.message.contains(field) && !refused.message.contains(bad));
+            }
+        }
     }
 
     #[test]

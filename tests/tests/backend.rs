@@ -11,7 +11,7 @@ async fn the_suite_runs_on_the_backend_ci_asked_for() {
         Backend::Postgres(_) => {
             assert!(app.db.url.starts_with("postgres"), "{}", app.db.url);
             assert!(
-                app.log().contains(r#""database":"postgres""#),
+                app.log().contains(r#""database":"postgres://"#),
                 "the server does not report PostgreSQL:\n{}",
                 app.log()
             );

@@ -660,3 +660,81 @@ async fn signing_another_account_in_never_discards_unsynced_records() {
     phone.sync().await.unwrap();
     assert_eq!(phone.store().outbox_len().unwrap(), 0);
 }
+
+/// Marks a device revoked in the server's database: signing in again gives a new device id.
+fn revoke_device(app: &TestApp, device: Uuid) {
+    use diesel::{Connection, RunQueryDsl};
+    let sql = format!("UPDATE devices SET revoked_at = 1 WHERE id = '{device}'");
+    let updated = match backend() {
+        Backend::Sqlite => {
+            let mut conn = diesel::SqliteConnection::establish(&app.db.url).unwrap();
+            diesel::sql_query(sql).execute(&mut conn).unwrap()
+        }
+        Backend::Postgres(_) => {
+            let mut conn = diesel::PgConnection::establish(&app.db.url).unwrap();
+            diesel::sql_query(sql).execute(&mut conn).unwrap()
+        }
+    };
+    assert_eq!(updated, 1);
+}
+
+#[tokio::test]
+async fn ops_stored_under_an_old_device_and_renumbered_after_signing_in_again_are_not_lost_work() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let counselor = app.counselor(&admin).await;
+    // A first check-in syncs (device sequence 1–4, acknowledged, gone from the outbox).
+    let faulty = FaultyTransport::scripted(http(&app), Vec::new());
+    let (mut phone, email) = patient_phone(&app, &counselor, faulty, quick()).await;
+    let patient = phone.device().unwrap().user_id;
+    let first = phone.record_checkin(&checkin(3, &["work"])).unwrap();
+    phone.sync().await.unwrap();
+    assert_eq!(phone.store().outbox_len().unwrap(), 0);
+
+    // The second check-in (5–8) is stored, but every answer is lost: it stays in the outbox.
+    phone
+        .transport()
+        .script_next(vec![Some(Fault::DropResponse); 4]);
+    let second = phone.record_checkin(&checkin(8, &["lonely"])).unwrap();
+    assert!(phone.sync().await.is_err());
+    assert_eq!(phone.store().outbox_len().unwrap(), 4);
+
+    // The clinic revokes the device (straight in the database, as the server does for a device
+    // it retires) and the phone signs in again: a new device, whose outbox is renumbered 1–4
+    // while the server holds those ops as 5–8 of the old device.
+    let before = phone.device().unwrap().device_id;
+    revoke_device(&app, before);
+    phone
+        .login(&app.address, &email, &Secret::new(USER_PASSWORD), "Pixel 8")
+        .await
+        .unwrap();
+    assert_ne!(phone.device().unwrap().device_id, before, "a new device");
+
+    let report = phone.sync().await.unwrap();
+    assert_eq!(phone.store().outbox_len().unwrap(), 0);
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    assert!(
+        phone.store().rejected().unwrap().is_empty(),
+        "held ops are not lost work: {:?}",
+        phone.store().rejected().unwrap()
+    );
+    assert_eq!(report.acknowledged.len(), 4);
+
+    // The receipt's gap where the renumbered ops were does not confuse what comes next.
+    let third = phone.record_checkin(&checkin(2, &["tired"])).unwrap();
+    phone.sync().await.unwrap();
+    phone.sync().await.unwrap();
+    assert_eq!(phone.store().outbox_len().unwrap(), 0);
+    assert!(phone.store().rejected().unwrap().is_empty());
+    let mut ids: Vec<String> = [first, second, third]
+        .iter()
+        .map(|i| i.to_string())
+        .collect();
+    ids.sort();
+    let held: Vec<String> = server_checkins(&app, &counselor.access, patient)
+        .await
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    assert_eq!(held, ids);
+}

@@ -159,6 +159,26 @@ async fn nothing_the_server_answers_may_be_cached() {
 }
 
 #[tokio::test]
+async fn no_answer_may_be_sniffed_as_another_type() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for response in [
+        app.get("/healthz", None).await,
+        app.get("/v1/me", Some(&admin.access)).await,
+        app.get("/v1/me", None).await,
+        app.get("/v1/nowhere", None).await,
+        app.get("/dashboard/sign-in", None).await,
+    ] {
+        assert_eq!(
+            response.headers()["x-content-type-options"],
+            "nosniff",
+            "{}",
+            response.url()
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_unreadable_body_on_a_route_without_a_json_extractor_is_still_a_json_error() {
     let app = spawn_app_with(&[("TETHER_MAX_BODY_BYTES", "1024")]).await;
     let admin = app.admin().await;

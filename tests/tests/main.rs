@@ -16,6 +16,8 @@ mod client;
 mod consent;
 mod dashboard;
 mod dashboard_patient;
+mod database;
+mod dates;
 mod demo;
 mod errors;
 mod fleet;

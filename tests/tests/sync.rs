@@ -556,3 +556,92 @@ async fn read_models_filter_by_time_and_page_with_a_cursor() {
         .await;
     }
 }
+
+/// `n` mood ops of one new check-in of `phone`'s patient, numbered on from the phone's sequence.
+fn moods(phone: &mut Phone, n: usize) -> Vec<sync_core::Op> {
+    let patient = phone.session.user_id;
+    let doc = Uuid::now_v7();
+    (0..n)
+        .map(|i| phone.make_op(patient, DocKind::Checkin, doc, "mood", json!(1 + i % 5)))
+        .collect()
+}
+
+fn receipt_of(body: &Value) -> (i64, Value) {
+    (
+        body["receipt"]["high_water"].as_i64().unwrap(),
+        body["receipt"]["gaps"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn a_receipt_counts_only_the_callers_own_devices_ops() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let counselor = app.counselor(&admin).await;
+    let first = app.patient(&counselor).await;
+    // The same patient signed in twice: two devices.
+    let second = app.login(&first.email, USER_PASSWORD).await;
+    assert_ne!(first.device_id, second.device_id);
+    let mut a = Phone::new(first);
+    let mut b = Phone::new(second);
+
+    let a_ops = moods(&mut a, 10);
+    let body = a.push_ops(&app, &a_ops).await;
+    assert_eq!(receipt_of(&body), (10, json!([])), "{body}");
+
+    let b_ops = moods(&mut b, 3);
+    let body = b.push_ops(&app, &b_ops).await;
+    assert_eq!(receipt_of(&body), (3, json!([])), "{body}");
+
+    // B re-sends A's identical ops 6–8: the server holds them (duplicates), and B's receipt
+    // credits nothing for them.
+    let body = b.push_ops(&app, &a_ops[5..8]).await;
+    let ids: Vec<Value> = a_ops[5..8]
+        .iter()
+        .map(|op| json!(op.id.to_string()))
+        .collect();
+    assert_eq!(body["duplicates"], json!(ids), "{body}");
+    assert_eq!(body["rejected"], json!([]), "{body}");
+    assert_eq!(receipt_of(&body), (3, json!([])), "{body}");
+
+    // B's own 4–5: its log holds 1–5, and so does its receipt.
+    let b_more = moods(&mut b, 2);
+    let body = b.push_ops(&app, &b_more).await;
+    assert_eq!(receipt_of(&body), (5, json!([])), "{body}");
+
+    // B's own 6–8 are new ops of B, stored.
+    let b_own = moods(&mut b, 3);
+    assert_eq!(b_own[0].device_seq, 6);
+    let body = b.push_ops(&app, &b_own).await;
+    let ids: Vec<Value> = b_own.iter().map(|op| json!(op.id.to_string())).collect();
+    assert_eq!(body["accepted"], json!(ids), "{body}");
+    assert_eq!(receipt_of(&body), (8, json!([])), "{body}");
+
+    // An op of A re-sent by B under B's own next number (a phone that signed in again and
+    // renumbered its outbox) is held: a duplicate, not a conflict, crediting nothing.
+    let mut renumbered = a_ops[9].clone();
+    renumbered.device_seq = 9;
+    let body = b.push_ops(&app, &[renumbered]).await;
+    assert_eq!(
+        body["duplicates"],
+        json!([a_ops[9].id.to_string()]),
+        "{body}"
+    );
+    assert_eq!(body["rejected"], json!([]), "{body}");
+    assert_eq!(receipt_of(&body), (8, json!([])), "{body}");
+
+    // B's numbering moves past the 9 it gave that op: its next own op is 10, and its receipt
+    // keeps a hole at 9, where B's log holds nothing.
+    let b_next = moods(&mut b, 2);
+    assert_eq!(b_next[1].device_seq, 10);
+    let body = b.push_ops(&app, &b_next[1..]).await;
+    assert_eq!(receipt_of(&body), (8, json!([[9, 9]])), "{body}");
+
+    // A's receipt is its own, untouched by B.
+    let (_, pulled) = status_and_json(
+        app.get("/v1/sync/pull?limit=1", Some(&a.session.access))
+            .await,
+    )
+    .await;
+    assert_eq!(receipt_of(&pulled), (10, json!([])), "{pulled}");
+}

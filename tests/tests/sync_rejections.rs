@@ -269,3 +269,229 @@ async fn a_damaged_cursor_or_limit_is_refused() {
     )
     .await;
 }
+
+/// An op's JSON text with its `value` replaced by raw JSON text: a lone surrogate such as
+/// `"\ud800"` is valid JSON syntax but can be no `serde_json::Value`.
+fn with_raw_value(op: &sync_core::Op, raw_value: &str) -> String {
+    let mut v = as_json(op);
+    v["value"] = json!("__RAW_VALUE__");
+    v.to_string().replace("\"__RAW_VALUE__\"", raw_value)
+}
+
+/// Pushes a body given as text.
+async fn push_text(app: &TestApp, token: &str, body: String) -> (StatusCode, Value) {
+    let response = app
+        .client
+        .post(app.url("/v1/sync/push"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    status_and_json(response).await
+}
+
+#[tokio::test]
+async fn no_text_value_of_one_op_fails_its_push_and_the_crisis_checkin_beside_it_is_stored() {
+    let (app, counselor, mut phone, _) = setup().await;
+    let patient = phone.session.user_id;
+    let crisis = Uuid::now_v7();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // A crisis check-in (craving 9 and a lapse) and a note whose tab and line breaks are text.
+    let multiline = "line one\nline two\twith a tab\r\n";
+    let good: Vec<sync_core::Op> = [
+        ("recorded_at", json!(now_ms)),
+        ("tz_offset_min", json!(-300)),
+        ("intensity", json!(9)),
+        ("lapse", json!(true)),
+        ("substance", json!("alcohol")),
+        ("note", json!(multiline)),
+    ]
+    .into_iter()
+    .map(|(field, value)| phone.make_op(patient, DocKind::Checkin, crisis, field, value))
+    .collect();
+    let mut texts: Vec<String> = good.iter().map(|op| as_json(op).to_string()).collect();
+
+    // One op per text field and bad character, each of a document of its own (so each would be
+    // its field's winner): NUL, other C0 controls, DEL, a C1 control (each refused
+    // `control_character`), and lone surrogates (no Unicode text at all: `malformed_op`).
+    let text_fields = [
+        (DocKind::Checkin, "note"),
+        (DocKind::Checkin, "context"),
+        (DocKind::Exercise, "note"),
+        (DocKind::Session, "rsvp_note"),
+        (DocKind::Session, "title"),
+        (DocKind::Session, "location"),
+    ];
+    let bad_values = [
+        (r#""a\u0000b SECRET""#, "control_character"),
+        (r#""\u0000""#, "control_character"),
+        (r#""SECRET\u0007 bell""#, "control_character"),
+        (r#""\u001b[2J SECRET""#, "control_character"),
+        (r#""SECRET\u007f""#, "control_character"),
+        (r#""SECRET \u0085 next line""#, "control_character"),
+        (r#""\ud800 SECRET""#, "malformed_op"),
+        (r#""SECRET \udfff""#, "malformed_op"),
+    ];
+    let mut expected: Vec<(usize, Uuid, &str)> = Vec::new();
+    for (kind, field) in text_fields {
+        for (raw, code) in bad_values {
+            let op = phone.make_op(patient, kind, Uuid::now_v7(), field, Value::Null);
+            expected.push((texts.len(), op.id, code));
+            texts.push(with_raw_value(&op, raw));
+        }
+    }
+    let body = format!(r#"{{"ops":[{}]}}"#, texts.join(","));
+
+    // Twice: a retry of the very same batch is answered alike, with the good ops as duplicates.
+    for attempt in 0..2 {
+        let (status, answer) = push_text(&app, &phone.session.access, body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "attempt {attempt}: {answer}");
+        let good_ids: Vec<Value> = good.iter().map(|op| json!(op.id.to_string())).collect();
+        let stored = if attempt == 0 {
+            "accepted"
+        } else {
+            "duplicates"
+        };
+        assert_eq!(
+            answer[stored],
+            json!(good_ids),
+            "attempt {attempt}: {answer}"
+        );
+        let rejected = answer["rejected"].as_array().unwrap();
+        assert_eq!(rejected.len(), expected.len(), "{answer}");
+        for (r, (index, id, code)) in rejected.iter().zip(&expected) {
+            assert_eq!(r["index"], json!(index), "{r}");
+            assert_eq!(r["id"], json!(id.to_string()), "{r}");
+            assert_eq!(r["code"], json!(code), "{r}");
+            let message = r["message"].as_str().unwrap();
+            assert!(!message.contains("SECRET"), "{message}");
+        }
+        assert!(answer["crisis_resources"].is_object(), "{answer}");
+    }
+
+    // The crisis check-in is stored, visible to the counselor, its note exactly as written.
+    let (status, list) = status_and_json(
+        app.get(
+            &format!("/v1/patients/{patient}/checkins"),
+            Some(&counselor.session.access),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let item = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == json!(crisis.to_string()))
+        .unwrap_or_else(|| panic!("the crisis check-in is listed: {list}"));
+    assert_eq!(item["intensity"], 9, "{item}");
+    assert_eq!(item["lapse"], true, "{item}");
+    assert_eq!(item["note"], multiline, "{item}");
+    assert!(!app.log().contains("SECRET"));
+}
+
+#[tokio::test]
+async fn every_other_stored_text_with_a_control_character_is_refused_with_a_clear_code() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let counselor = app.counselor(&admin).await;
+    let cases: Vec<(&str, &Session, Value, &str)> = vec![
+        (
+            "/v1/patients",
+            &counselor,
+            json!({"email": "pat-nul@example.test", "display_name": "Pat\u{0}Patient"}),
+            "invalid_name",
+        ),
+        (
+            "/v1/patients",
+            &counselor,
+            json!({"email": "pat\u{0}@example.test", "display_name": "Pat"}),
+            "invalid_email",
+        ),
+        (
+            "/v1/clinicians",
+            &admin,
+            json!({"email": "cora-nul@clinic.test", "display_name": "Cora\u{1b}[2J"}),
+            "invalid_name",
+        ),
+    ];
+    for (path, who, body, code) in cases {
+        let response = app.post(path, Some(&who.access), &body).await;
+        assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, code).await;
+    }
+    let patient = app.patient_without_consent(&counselor).await;
+    let response = app
+        .post(
+            &format!("/v1/patients/{}/consents", patient.user_id),
+            Some(&patient.access),
+            &json!({"grantee": "care_team", "purpose": "treatment\u{0}"}),
+        )
+        .await;
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_purpose",
+    )
+    .await;
+    let response = app
+        .post(
+            "/v1/auth/login",
+            None,
+            &json!({"email": patient.email, "password": USER_PASSWORD, "device_name": "Pixel\u{0}"}),
+        )
+        .await;
+    assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_name").await;
+}
+
+#[tokio::test]
+async fn a_rejection_never_quotes_the_value_and_names_the_op_whose_id_was_readable() {
+    let (app, _, mut phone, _) = setup().await;
+    let patient = phone.session.user_id;
+    let mut cases: Vec<(Uuid, Value, &str)> = Vec::new();
+    for key in ["device_seq", "doc", "patient", "hlc", "kind", "field"] {
+        let op = phone.make_op(patient, DocKind::Checkin, Uuid::now_v7(), "mood", json!(3));
+        let mut v = as_json(&op);
+        v[key] = if key == "field" {
+            json!(["SECRET patient words"])
+        } else {
+            json!("SECRET patient words")
+        };
+        let code = if key == "kind" {
+            "unknown_kind"
+        } else {
+            "malformed_op"
+        };
+        cases.push((op.id, v, code));
+    }
+    // A key the op shape does not have, named in patient words.
+    let op = phone.make_op(patient, DocKind::Checkin, Uuid::now_v7(), "mood", json!(3));
+    let mut v = as_json(&op);
+    v["SECRET patient words"] = json!(1);
+    cases.push((op.id, v, "malformed_op"));
+    let ops: Vec<Value> = cases.iter().map(|(_, v, _)| v.clone()).collect();
+    let (status, body) = status_and_json(
+        app.post(
+            "/v1/sync/push",
+            Some(&phone.session.access),
+            &json!({ "ops": ops }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let rejected = body["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), cases.len(), "{body}");
+    for (r, (id, _, code)) in rejected.iter().zip(&cases) {
+        assert_eq!(r["id"], json!(id.to_string()), "{r}");
+        assert_eq!(r["code"], json!(code), "{r}");
+        let message = r["message"].as_str().unwrap();
+        assert!(!message.contains("SECRET"), "{r}");
+    }
+    assert!(!app.log().contains("SECRET"));
+}

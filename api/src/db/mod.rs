@@ -90,7 +90,11 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, String> {
                 Some(group_commit::Writer::open(path)?),
             )
         }
-        Backend::Postgres => (settings.url.expose().clone(), None, None),
+        Backend::Postgres => {
+            let url = with_connect_timeout(settings.url.expose(), settings.acquire_timeout);
+            probe_postgres(&url, settings)?;
+            (url, None, None)
+        }
     };
     Pool::builder()
         .max_size(settings.pool_size)
@@ -101,6 +105,35 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, String> {
         }))
         .build(ConnectionManager::<DbConnection>::new(url))
         .map_err(|e| format!("cannot open the database ({}): {e}", settings.redacted()))
+}
+
+/// Connects once, directly, so that a server that cannot reach PostgreSQL says why at once
+/// (libpq's own words: connection refused, no such host, database does not exist, password
+/// authentication failed) and where it tried, instead of the pool's retries ending in diesel's
+/// "Invalid connection url for multiconnection" after the acquire timeout. libpq's messages name
+/// the host, port, user and database, never the password.
+fn probe_postgres(url: &str, settings: &DatabaseSettings) -> Result<(), String> {
+    PgConnection::establish(url).map(drop).map_err(|e| {
+        format!(
+            "cannot connect to PostgreSQL at {}: {}",
+            settings.redacted(),
+            e.to_string().trim()
+        )
+    })
+}
+
+/// The URL with libpq's `connect_timeout` (whole seconds, at least 2) set to the pool's acquire
+/// timeout unless the URL sets its own: without it a host that drops packets keeps a
+/// connection attempt waiting for minutes, at start-up and whenever the pool reconnects.
+fn with_connect_timeout(url: &str, timeout: std::time::Duration) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_string();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!(
+        "{url}{separator}connect_timeout={}",
+        timeout.as_secs().max(2)
+    )
 }
 
 /// Applies every pending migration for the connection's backend; returns how many ran.
@@ -259,4 +292,30 @@ pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
         err,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connect_timeout_is_added_unless_the_url_sets_one() {
+        let t = std::time::Duration::from_millis(5000);
+        assert_eq!(
+            with_connect_timeout("postgres://h/db", t),
+            "postgres://h/db?connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?sslmode=require", t),
+            "postgres://h/db?sslmode=require&connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?connect_timeout=30", t),
+            "postgres://h/db?connect_timeout=30"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db", std::time::Duration::from_millis(100)),
+            "postgres://h/db?connect_timeout=2"
+        );
+    }
 }

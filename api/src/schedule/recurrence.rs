@@ -269,7 +269,7 @@ pub fn parse_date(text: &str, field: &str) -> Result<Date, ApiError> {
     }
     let num = |s: &str| s.parse::<i16>().map_err(|_| bad());
     let (y, m, d) = (num(&text[0..4])?, num(&text[5..7])?, num(&text[8..10])?);
-    if !(1900..=2999).contains(&y) {
+    if !crate::calendar::DATE_YEARS.contains(&i64::from(y)) {
         return Err(bad());
     }
     let m = i8::try_from(m).map_err(|_| bad())?;
@@ -321,7 +321,7 @@ fn name_text(raw: &str, field: &str, code: &'static str) -> Result<String, ApiEr
     let text = raw.trim();
     if text.is_empty()
         || text.chars().count() > MAX_NAME_CHARS
-        || text.chars().any(char::is_control)
+        || !sync_core::text::is_one_line(text)
     {
         return Err(invalid(
             code,

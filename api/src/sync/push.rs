@@ -7,6 +7,17 @@
 //! from [`crate::access`]). Inside the transaction: an op id already logged with the same
 //! content is a duplicate; with other content it is `op_id_conflict`; a device sequence number
 //! already used by another op is `device_seq_reused`.
+//!
+//! Receipts count only the caller's own device's ops: the sequence numbers of ops this push
+//! stores, of ops refused for good, and of duplicates logged under this device. An identical op (same id and content) re-sent by another device, whatever its
+//! `device_seq`, is answered as a duplicate (the server holds it; the phone drops it from its
+//! outbox) and credits nothing to the sender: a phone that signed in again as a new device and
+//! renumbered its outbox keeps a gap in its receipt where those numbers were, which no re-send
+//! fills and which tether-client never acts on (it prunes only up to `high_water`).
+//!
+//! Values: sync-core's schema refuses what no backend may store faithfully (control characters
+//! in text, `control_character`; numbers beyond a field's range), each op on its own, so no
+//! value of one op reaches the database and fails its whole batch.
 
 use crate::access::{self, Standing};
 use crate::auth::AuthUser;
@@ -90,20 +101,22 @@ impl TakenCheckins {
 /// text of a phone's push, or a value built inside the server (schedules, the dashboard, demo
 /// data).
 pub trait RawOp {
-    /// The op, or why it cannot be one (`unknown_kind`, `malformed_op`).
-    fn decode(self) -> Result<Op, Rejection>;
+    /// The op, or why it cannot be one (`unknown_kind`, `malformed_op`) with its id when that
+    /// much of it is readable.
+    fn decode(self) -> Result<Op, (Option<Uuid>, Rejection)>;
 }
 
 impl RawOp for Value {
-    fn decode(self) -> Result<Op, Rejection> {
-        Op::from_json(self)
+    fn decode(self) -> Result<Op, (Option<Uuid>, Rejection)> {
+        let id = Op::id_of(&self);
+        Op::from_json(self).map_err(|r| (id, r))
     }
 }
 
 /// Decoded straight from the text, without building a JSON tree of it first.
 impl RawOp for Box<RawValue> {
-    fn decode(self) -> Result<Op, Rejection> {
-        Op::from_json_str(self.get())
+    fn decode(self) -> Result<Op, (Option<Uuid>, Rejection)> {
+        Op::from_json_str(self.get()).map_err(|r| (Op::id_of_str(self.get()), r))
     }
 }
 
@@ -166,8 +179,13 @@ fn op_row(op: &Op, caller: &AuthUser, now_ms: i64) -> Result<OpRow, Rejection> {
     })
 }
 
-/// Whether a logged op is the same op as `row` (everything but who sent it and when).
-fn same_op(logged: &OpRow, row: &OpRow) -> bool {
+/// Whether a logged op is the same op as `row`, sent by `device`: the same change (patient,
+/// kind, doc, field, value and HLC), and, when `device` logged it, under the same device
+/// sequence number (a device numbers each op once; the same op under a new number of the same
+/// device is `op_id_conflict`). Another device's number does not matter: a phone that signed in
+/// again as a new device renumbers its unsynced ops, and one the server stored under the old
+/// device is still the same op, held, not a conflict.
+fn same_op(logged: &OpRow, device: &str, row: &OpRow) -> bool {
     let same_value = serde_json::from_str::<Value>(&logged.value).ok()
         == serde_json::from_str::<Value>(&row.value).ok();
     logged.patient_id == row.patient_id
@@ -175,8 +193,16 @@ fn same_op(logged: &OpRow, row: &OpRow) -> bool {
         && logged.doc_id == row.doc_id
         && logged.field == row.field
         && logged.hlc == row.hlc
-        && logged.device_seq == row.device_seq
+        && (logged.device_id != device || logged.device_seq == row.device_seq)
         && same_value
+}
+
+/// Whether a logged op that is the [`same_op`] as `row` counts towards the receipt of `device`:
+/// only when that device logged it. A duplicate of another device's op credits nothing: the
+/// receipt says what this device's own log holds, so a phone that trusts `high_water` never
+/// drops an op it has not had stored.
+fn credits(logged: &OpRow, device: &str) -> bool {
+    logged.device_id == device
 }
 
 /// Runs a push: every check that needs no database first, outside the write transaction (on
@@ -259,9 +285,9 @@ fn decode_all<R: RawOp>(
         .map(|(index, raw)| {
             let op = match raw.decode() {
                 Ok(op) => op,
-                Err(r) => {
+                Err((id, r)) => {
                     return Decoded::Refused {
-                        rejection: reject(index, None, &r),
+                        rejection: reject(index, id, &r),
                         seq: None,
                     }
                 }
@@ -349,7 +375,7 @@ fn judge(
             continue;
         }
         if let Some(&earlier) = in_batch.get(&op.id) {
-            if same_op(&rows[earlier], &row) {
+            if same_op(&rows[earlier], &row.device_id, &row) {
                 verdicts.duplicate(&op);
             } else {
                 verdicts.conflict(
@@ -496,7 +522,8 @@ struct Verdicts {
 
 impl Verdicts {
     /// An op the server holds already (same id, same content). Its sequence number is counted
-    /// where the op was logged, or is about to be (a repeat within the batch).
+    /// where the op was logged under this device (see [`credits`]), or is about to be (a repeat
+    /// within the batch); never for an op another device sent.
     fn duplicate(&mut self, op: &Op) {
         if op.kind == DocKind::Checkin {
             self.taken_checkins.insert((op.patient, op.doc));
@@ -537,8 +564,10 @@ fn sort_out_logged(
     let mut kept = (Vec::new(), Vec::new());
     for (c, row) in candidates.into_iter().zip(rows) {
         if let Some(existing) = logged.get(&row.id) {
-            if same_op(existing, &row) {
-                verdicts.judged_seqs.push(row.device_seq);
+            if same_op(existing, device, &row) {
+                if credits(existing, device) {
+                    verdicts.judged_seqs.push(row.device_seq);
+                }
                 verdicts.duplicate(&c.op);
             } else {
                 verdicts.conflict(
@@ -835,6 +864,22 @@ mod tests {
         assert!(plan.superseded.is_empty());
         assert!(plan.docs.is_empty());
         assert_eq!(plan.lost, vec![(PATIENT, DOC)]);
+    }
+
+    #[test]
+    fn another_devices_identical_op_is_the_same_op_under_any_number_but_credits_nothing() {
+        let (_, logged) = candidate(0, "mood", 4, 10);
+        let mut resent = logged.clone();
+        resent.device_seq = 41;
+        assert!(same_op(&logged, "other device", &resent));
+        assert!(!credits(&logged, "other device"));
+        // The same device numbers an op once: under a new number it is a conflict.
+        assert!(!same_op(&logged, "device", &resent));
+        assert!(same_op(&logged, "device", &logged));
+        assert!(credits(&logged, "device"));
+        let mut changed = logged.clone();
+        changed.value = "5".into();
+        assert!(!same_op(&logged, "other device", &changed));
     }
 
     #[test]

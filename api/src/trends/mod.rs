@@ -5,7 +5,7 @@
 pub mod flags;
 pub mod series;
 
-use crate::calendar::{format_day, local_day};
+use crate::calendar::{self, format_day, local_day};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::repo::trends::{self as q, HeatCell, Lapse, LastCheckin, SkillStat, TriggerStat};
@@ -184,7 +184,8 @@ pub fn compute(
     let (flags, last) = current_flags(conn, patient, now_ms, settings)?;
     let today = today(now_ms, last);
     let to = window.1.unwrap_or(today);
-    let from = window.0.unwrap_or(to - 27);
+    // The default window never reaches back before the first day a date may name.
+    let from = window.0.unwrap_or((to - 27).max(calendar::first_day()));
     if from > to {
         return Err(ApiError::validation(
             "invalid_query",

@@ -126,6 +126,14 @@ impl<T: Transport> FaultyTransport<T> {
         self
     }
 
+    /// From now on, these faults in this order, one per sync request (replacing whatever plan
+    /// was left): a test can let a phone sync cleanly, then lose the answers of one sync.
+    pub fn script_next(&self, script: Vec<Option<Fault>>) {
+        if let Ok(mut plan) = self.plan.lock() {
+            *plan = Plan::Script(script.into());
+        }
+    }
+
     /// Stops injecting faults (the final, clean round of the simulator).
     pub fn heal(&self) {
         if let Ok(mut plan) = self.plan.lock() {

@@ -96,6 +96,6 @@ fn every_reject_code_has_a_frozen_name() {
         .collect();
     assert_eq!(
         names.join(","),
-        r#""malformed_op","invalid_op_id","invalid_device_seq","unknown_kind","unknown_field","wrong_type","out_of_range","too_long","unknown_enum_value","invalid_set_element","invalid_url","forbidden_field","not_your_patient","clock_too_far_ahead""#
+        r#""malformed_op","invalid_op_id","invalid_device_seq","unknown_kind","unknown_field","wrong_type","out_of_range","too_long","unknown_enum_value","invalid_set_element","invalid_url","forbidden_field","not_your_patient","clock_too_far_ahead","control_character""#
     );
 }

@@ -127,6 +127,18 @@ fn bad(spec: &'static FieldSpec) -> BoxedStrategy<(String, Value, RejectCode)> {
                         .boxed(),
                     RejectCode::TooLong
                 ),
+                typed(
+                    (
+                        "\\PC{0,40}",
+                        prop::sample::select(vec![
+                            '\u{0}', '\u{1}', '\u{7}', '\u{1b}', '\u{7f}', '\u{85}', '\u{9f}'
+                        ]),
+                        "\\PC{0,40}",
+                    )
+                        .prop_map(|(a, c, b)| Value::String(format!("{a}{c}{b}")))
+                        .boxed(),
+                    RejectCode::ControlCharacter
+                ),
             ]
             .boxed()
         }
@@ -283,6 +295,26 @@ proptest! {
     ) {
         let got = schema::validate_value(kind, &field, &value);
         prop_assert!(got.is_ok(), "{}.{} = {}: {:?}", kind.as_str(), field, value, got.err());
+    }
+
+    #[test]
+    fn free_text_is_refused_exactly_when_it_holds_a_control_other_than_tab_or_a_line_break(
+        text in any::<String>(),
+    ) {
+        // Unicode `Cc`, spelled out: C0, DEL and C1.
+        let controlled = text
+            .chars()
+            .any(|c| (c <= '\u{1f}' || ('\u{7f}'..='\u{9f}').contains(&c)) && !matches!(c, '\t' | '\n' | '\r'));
+        prop_assert_eq!(sync_core::text::is_free_text(&text), !controlled);
+        let got = schema::validate_value(DocKind::Checkin, "note", &json!(text));
+        match got {
+            Ok(_) => prop_assert!(!controlled),
+            Err(r) => {
+                prop_assert!(controlled, "{:?}", r);
+                prop_assert_eq!(r.code, RejectCode::ControlCharacter);
+                prop_assert!(text.is_empty() || !r.message.contains(&text));
+            }
+        }
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub async fn create_consent(
     let body: CreateConsentRequest = body.json().await?;
     let purpose = body.purpose.expose().trim().to_string();
     let chars = purpose.chars().count();
-    if chars == 0 || chars > MAX_PURPOSE_CHARS || purpose.chars().any(char::is_control) {
+    if chars == 0 || chars > MAX_PURPOSE_CHARS || !sync_core::text::is_one_line(&purpose) {
         return Err(ApiError::validation(
             "invalid_purpose",
             format!(

@@ -3,6 +3,7 @@
 
 use crate::access::{self, ReadAction};
 use crate::auth::AuthUser;
+use crate::calendar;
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::repo::read_models::ListQuery;
@@ -47,6 +48,18 @@ impl ListParams {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(invalid("limit must be between 1 and 500"));
+        }
+        let instants = calendar::instant_range_ms();
+        for (name, bound) in [("from", self.from), ("to", self.to)] {
+            if bound.is_some_and(|ms| !instants.contains(&ms)) {
+                return Err(invalid(&format!(
+                    "{name} must be between {} and {} (the years {}–{}, in milliseconds)",
+                    instants.start(),
+                    instants.end(),
+                    calendar::DATE_YEARS.start(),
+                    calendar::DATE_YEARS.end()
+                )));
+            }
         }
         if let (Some(from), Some(to)) = (self.from, self.to) {
             if from >= to {
