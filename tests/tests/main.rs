@@ -26,5 +26,6 @@ mod schedules;
 mod sync;
 mod sync_access;
 mod sync_concurrency;
+mod sync_cursor;
 mod sync_rejections;
 mod trends;

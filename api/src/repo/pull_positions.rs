@@ -141,7 +141,9 @@ pub fn load(
             _ => state.unreadable.push(row.patient_id.ok_or_else(corrupt)?),
         }
     }
-    state.streams.sort_by(|x, y| x.patient_id.cmp(&y.patient_id));
+    state
+        .streams
+        .sort_by(|x, y| x.patient_id.cmp(&y.patient_id));
     Ok(state)
 }
 

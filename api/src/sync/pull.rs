@@ -17,9 +17,9 @@
 //! - no cursor starts over: the device's positions are dropped and everything is sent;
 //! - anything else is refused with 422 `invalid_cursor` (the phone pulls without a cursor).
 //!
-//! An idle pull (nothing new, nothing pending) is reads only — the device's state and the heads
+//! An idle pull (nothing new since the cursor) is reads only — the device's state and the heads
 //! of its readable patients' streams in one statement — writes nothing and answers with the same
-//! cursor. Every other pull writes its new state in one write transaction (on SQLite through the
+//! cursor; when that cursor is the pending epoch, its acknowledgement waits for the next page. Every other pull writes its new state in one write transaction (on SQLite through the
 //! group-commit writer) that applies only if the device's row is still as the pull read it: two
 //! pulls of one device at once cannot both win; the later reads again (and the phone holding the
 //! earlier's cursor is told `invalid_cursor` next time and starts over). Epochs are never reused.
@@ -81,8 +81,11 @@ pub fn base(start: Start, stream: &pull_positions::Stream) -> i64 {
     }
 }
 
-/// Whether the pull writes nothing: it starts where the device already stands, nothing is
-/// pending, and no readable stream has moved past it (nor is any unreadable patient held).
+/// Whether the pull writes nothing and answers with the cursor it was given: no readable stream
+/// has moved past where the cursor puts the device, no unreadable patient is held, and the
+/// cursor is where the device stands. That is the acknowledged epoch with nothing pending, or
+/// the pending epoch itself: its acknowledgement is left for the next pull that has something
+/// to send (promoting it then is the same as now), so a caught-up phone's syncs never write.
 pub fn is_idle(start: Start, state: &DeviceState) -> bool {
     let nothing_new = state.streams.iter().all(|s| s.head <= base(start, s));
     let nothing_held = state.unreadable.is_empty();
@@ -90,8 +93,8 @@ pub fn is_idle(start: Start, state: &DeviceState) -> bool {
         && nothing_held
         && match (start, state.cursor) {
             // A device that never pulled and has nothing to read: epoch 0 stays unstored.
-            (Start::Scratch, None) => true,
-            (Start::Scratch, Some(_)) | (Start::Acknowledge, _) => false,
+            (Start::Scratch, None) | (Start::Acknowledge, _) => true,
+            (Start::Scratch, Some(_)) => false,
             (Start::Acknowledged, row) => row.is_none_or(|r| r.pending.is_none()),
         }
 }
@@ -134,14 +137,17 @@ pub fn pull(
         let state = pull_positions::load(conn, &device, &ids, presented.is_none())?;
         let start = start(presented, state.cursor)?;
         if is_idle(start, &state) {
-            let at = state.cursor.unwrap_or(CursorRow::NEVER).acked;
+            let at = presented.map_or(CursorRow::NEVER.acked, |c| c.epoch);
             return Ok(PullPage {
                 changes: Vec::new(),
                 cursor: Cursor { epoch: at }.encode(),
                 has_more: false,
             });
         }
-        let standing: HashMap<String, Standing> = ids.into_iter().zip(readable.iter().map(|(_, s)| *s)).collect();
+        let standing: HashMap<String, Standing> = ids
+            .into_iter()
+            .zip(readable.iter().map(|(_, s)| *s))
+            .collect();
         let page = read_page(conn, &device, start, &state, limit)?;
         let after = next_epochs(start, state.cursor, !page.positions.is_empty());
         let change = Change {
@@ -289,8 +295,14 @@ mod tests {
     fn the_pending_epoch_acknowledges_the_acknowledged_epoch_retries_and_others_are_refused() {
         let stored = row(3, Some(5), 5);
         assert_eq!(start(None, stored).unwrap(), Start::Scratch);
-        assert_eq!(start(Some(Cursor { epoch: 5 }), stored).unwrap(), Start::Acknowledge);
-        assert_eq!(start(Some(Cursor { epoch: 3 }), stored).unwrap(), Start::Acknowledged);
+        assert_eq!(
+            start(Some(Cursor { epoch: 5 }), stored).unwrap(),
+            Start::Acknowledge
+        );
+        assert_eq!(
+            start(Some(Cursor { epoch: 3 }), stored).unwrap(),
+            Start::Acknowledged
+        );
         for epoch in [0, 4, 6] {
             assert_eq!(
                 start(Some(Cursor { epoch }), stored).unwrap_err().code(),
@@ -298,7 +310,10 @@ mod tests {
             );
         }
         // A device that never pulled stands at epoch 0.
-        assert_eq!(start(Some(Cursor { epoch: 0 }), None).unwrap(), Start::Acknowledged);
+        assert_eq!(
+            start(Some(Cursor { epoch: 0 }), None).unwrap(),
+            Start::Acknowledged
+        );
         assert!(start(Some(Cursor { epoch: 1 }), None).is_err());
     }
 
@@ -317,7 +332,14 @@ mod tests {
             unreadable: vec![],
         };
         assert!(!is_idle(Start::Acknowledged, &pending));
-        assert!(!is_idle(Start::Acknowledge, &pending));
+        // Acknowledging a page with nothing after it is left for the next page.
+        assert!(is_idle(Start::Acknowledge, &pending));
+        let more = DeviceState {
+            cursor: row(3, Some(4), 4),
+            streams: vec![stream(10, 2, Some(9))],
+            unreadable: vec![],
+        };
+        assert!(!is_idle(Start::Acknowledge, &more));
         let moved = DeviceState {
             cursor: row(3, None, 4),
             streams: vec![stream(9, 2, None)],
