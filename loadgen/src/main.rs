@@ -25,6 +25,7 @@
 mod ceiling;
 mod client;
 mod cpu;
+mod idle_pull;
 mod server;
 mod stats;
 
@@ -57,7 +58,9 @@ OPTIONS:
   --history N          ops of history for the history-independence pull (default 1000000)
   --reps N             measured pulls at each history size (default 100)
   --batches LIST       push batch sizes, comma-separated (default 100,1000; a phone's own
-                       pushes are nearer 10)";
+                       pushes are nearer 10)
+  --idle-pull LIST     only measure idle pulls (--reps each) of a counselor reading this many
+                       patients, comma-separated ascending (e.g. 1000,2000,5000)";
 
 struct Options {
     backend: Backend,
@@ -70,6 +73,8 @@ struct Options {
     history: usize,
     reps: usize,
     batches: Vec<usize>,
+    /// Caseload sizes of the idle-pull measurement; when given, it is all that runs.
+    idle_pull: Vec<usize>,
 }
 
 fn options() -> Res<Options> {
@@ -86,6 +91,7 @@ fn options() -> Res<Options> {
         history: 1_000_000,
         reps: 100,
         batches: vec![100, 1_000],
+        idle_pull: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -107,6 +113,12 @@ fn options() -> Res<Options> {
             "--reps" => o.reps = value()?.parse()?,
             "--batches" => {
                 o.batches = value()?
+                    .split(',')
+                    .map(|b| b.trim().parse())
+                    .collect::<Result<_, _>>()?
+            }
+            "--idle-pull" => {
+                o.idle_pull = value()?
                     .split(',')
                     .map(|b| b.trim().parse())
                     .collect::<Result<_, _>>()?
@@ -250,6 +262,19 @@ async fn run(o: &Options, db: &RunDb) -> Res<()> {
 
     let admin = api.admin().await?;
     let counselor = api.counselor(&admin).await?;
+    if !o.idle_pull.is_empty() {
+        for r in idle_pull::run(&api, db, &counselor, &o.idle_pull, o.reps).await? {
+            println!(
+                "idle pull: {name}, a counselor reading {} patients: {:.0} µs per pull (mean of {}), p50/p95/p99 {} ms, cursor {} bytes",
+                r.caseload,
+                r.mean.as_secs_f64() * 1e6,
+                o.reps,
+                r.lat.summary(),
+                r.cursor_len
+            );
+        }
+        return Ok(());
+    }
     let mut patients = Vec::new();
     let mut devices = Vec::new();
     for _ in 0..o.patients {

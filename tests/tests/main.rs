@@ -29,6 +29,7 @@ mod schedules;
 mod sync;
 mod sync_access;
 mod sync_concurrency;
+mod sync_cursor;
 mod sync_rejections;
 mod tracks;
 mod trends;

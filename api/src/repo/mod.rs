@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod care_team;
 pub mod consents;
 pub mod enrollment;
+pub mod pull_positions;
 pub mod rate_limits;
 pub mod read_models;
 pub mod refresh_tokens;

@@ -1,78 +1,56 @@
-//! The pull cursor: how far a device has read each patient's change stream.
+//! The pull cursor: a small token naming one state of the calling device's read positions.
 //!
-//! Opaque to clients. Inside it is one `(patient, seq)` pair per patient the caller has read:
-//! per-patient streams are what make pulls exact (a global sequence number can be handed out
-//! before an earlier-numbered transaction commits, and a cursor past it would skip that change
-//! forever). Text form: `v1` then `.<patient uuid, 32 hex>-<seq>` per patient; URL-safe as is.
+//! Opaque to clients. The positions themselves (one per patient the device has read, see
+//! [`crate::repo::pull_positions`]) live on the server, keyed by the device of the access token;
+//! the cursor names an epoch of them, so its size does not depend on the caseload. Per-patient
+//! streams are still what make pulls exact (a global sequence number can be handed out before an
+//! earlier-numbered transaction commits, and a position past it would skip that change forever).
+//!
+//! Text form: `v2.<epoch>`, the epoch a decimal number; URL-safe as is. `v1` cursors (which
+//! carried every position) are refused like any other unknown cursor: the phone starts over.
 
 use crate::error::ApiError;
-use std::collections::BTreeMap;
-use uuid::Uuid;
 
-const VERSION: &str = "v1";
+const PREFIX: &str = "v2.";
 
-/// Per-patient read positions.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Longest epoch text accepted (`i64::MAX` has 19 digits).
+const MAX_DIGITS: usize = 19;
+
+/// An epoch of a device's read positions, as a pull names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
-    positions: BTreeMap<Uuid, i64>,
+    /// The epoch.
+    pub epoch: i64,
 }
 
 impl Cursor {
-    /// How far `patient`'s stream has been read (0: not at all).
-    pub fn position(&self, patient: Uuid) -> i64 {
-        self.positions.get(&patient).copied().unwrap_or(0)
-    }
-
-    /// Records that `patient`'s stream has been read through `seq`.
-    pub fn set(&mut self, patient: Uuid, seq: i64) {
-        self.positions.insert(patient, seq);
-    }
-
-    /// Forgets patients the caller may no longer read, so the cursor does not grow without bound.
-    pub fn retain(&mut self, readable: &[Uuid]) {
-        self.positions
-            .retain(|p, _| readable.binary_search(p).is_ok());
-    }
-
     /// The text form.
-    pub fn encode(&self) -> String {
-        let mut out = String::from(VERSION);
-        for (patient, seq) in &self.positions {
-            out.push('.');
-            out.push_str(&patient.simple().to_string());
-            out.push('-');
-            out.push_str(&seq.to_string());
-        }
-        out
+    pub fn encode(self) -> String {
+        format!("{PREFIX}{}", self.epoch)
     }
 
     /// Parses the text form; anything else is a 422 `invalid_cursor`.
     pub fn decode(text: &str) -> Result<Self, ApiError> {
-        let invalid = || {
-            ApiError::validation(
-                "invalid_cursor",
-                "the cursor is not one this server issued; pull without a cursor to start over",
-            )
-        };
-        let mut parts = text.split('.');
-        if parts.next() != Some(VERSION) {
-            return Err(invalid());
-        }
-        let mut positions = BTreeMap::new();
-        for part in parts {
-            let (patient, seq) = part.split_once('-').ok_or_else(invalid)?;
-            if patient.len() != 32 {
-                return Err(invalid());
-            }
-            let patient = Uuid::try_parse(patient).map_err(|_| invalid())?;
-            let seq: i64 = seq.parse().map_err(|_| invalid())?;
-            if seq < 0 {
-                return Err(invalid());
-            }
-            positions.insert(patient, seq);
-        }
-        Ok(Self { positions })
+        let epoch = text
+            .strip_prefix(PREFIX)
+            .filter(|digits| {
+                !digits.is_empty()
+                    && digits.len() <= MAX_DIGITS
+                    && digits.bytes().all(|b| b.is_ascii_digit())
+                    && (digits == &"0" || !digits.starts_with('0'))
+            })
+            .and_then(|digits| digits.parse::<i64>().ok())
+            .ok_or_else(invalid)?;
+        Ok(Self { epoch })
     }
+}
+
+/// The refusal of a cursor this server did not issue to this device, or no longer honours.
+pub fn invalid() -> ApiError {
+    ApiError::validation(
+        "invalid_cursor",
+        "the cursor is not one this server issued; pull without a cursor to start over",
+    )
 }
 
 #[cfg(test)]
@@ -82,26 +60,30 @@ mod tests {
 
     #[test]
     fn a_cursor_round_trips_through_its_text_form() {
-        let mut c = Cursor::default();
-        c.set(Uuid::from_u128(7), 42);
-        c.set(Uuid::from_u128(3), 0);
-        let text = c.encode();
-        assert!(text.starts_with("v1."));
-        assert!(text
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '-'));
-        assert_eq!(Cursor::decode(&text).unwrap(), c);
-        assert_eq!(Cursor::decode("v1").unwrap(), Cursor::default());
+        for epoch in [0, 1, 42, i64::MAX] {
+            let text = Cursor { epoch }.encode();
+            assert!(text.starts_with("v2."));
+            assert!(text.len() <= 22, "{text}");
+            assert!(text
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '.'));
+            assert_eq!(Cursor::decode(&text).unwrap(), Cursor { epoch });
+        }
     }
 
     #[test]
-    fn a_forged_or_damaged_cursor_is_refused() {
+    fn a_forged_damaged_or_old_cursor_is_refused() {
         for bad in [
             "",
             "v2",
-            "v1.xyz-1",
-            "v1.00000000000000000000000000000007-x",
-            "v1.00000000000000000000000000000007--1",
+            "v2.",
+            "v2.-1",
+            "v2.+1",
+            "v2.01",
+            "v2.1x",
+            "v2.99999999999999999999",
+            "v1",
+            "v1.00000000000000000000000000000007-1",
         ] {
             assert_eq!(
                 Cursor::decode(bad).unwrap_err().code(),
@@ -109,20 +91,5 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn retain_drops_patients_no_longer_readable() {
-        let mut c = Cursor::default();
-        c.set(Uuid::from_u128(1), 5);
-        c.set(Uuid::from_u128(2), 6);
-        c.retain(&[Uuid::from_u128(2)]);
-        assert_eq!(
-            (
-                c.position(Uuid::from_u128(1)),
-                c.position(Uuid::from_u128(2))
-            ),
-            (0, 6)
-        );
     }
 }

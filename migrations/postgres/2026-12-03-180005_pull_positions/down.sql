@@ -1,0 +1,2 @@
+DROP TABLE pull_positions;
+DROP TABLE pull_cursors;
