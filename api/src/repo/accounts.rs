@@ -217,3 +217,21 @@ pub fn reuse_or_create_device(
     }
     create_device(conn, user, name, now_ms)
 }
+
+/// Whether `device` is a live (not revoked) device of an account with this normalised email:
+/// a sign-in that names one comes from the account's own phone.
+pub fn is_live_device_of_email(
+    conn: &mut DbConnection,
+    device: Uuid,
+    email: &str,
+) -> Result<bool, ApiError> {
+    let found = devices::table
+        .inner_join(users::table.on(users::id.eq(devices::user_id)))
+        .filter(devices::id.eq(device.to_string()))
+        .filter(devices::revoked_at.is_null())
+        .filter(users::email.eq(email))
+        .select(devices::id)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(found.is_some())
+}

@@ -49,16 +49,19 @@ pub async fn login(
     let email = Email::parse(&body.email).map_err(|_| invalid_credentials())?;
     let address = rate_limit::client_address(&req, &state.settings.rate_limit);
 
-    let (limits, account) = (
-        state.settings.rate_limit.clone(),
-        email.as_str().to_string(),
-    );
+    let limits = state.settings.rate_limit.clone();
+    let account = email.as_str().to_string();
+    let named_device = body.device_id;
     let user = db::run(&state.pool, {
-        let (limits, account) = (limits.clone(), account.clone());
+        let (account, address) = (account.clone(), address.clone());
         move |conn| {
             let now = now_ms();
-            rate_limit::count_address_attempt(conn, &limits, "login", &address, now)?;
-            rate_limit::check_account(conn, &limits, &account, now)?;
+            let own_device = match named_device {
+                Some(device) => accounts::is_live_device_of_email(conn, device, &account)?,
+                None => false,
+            };
+            // Counted before the password is judged, so concurrent guesses cannot slip past.
+            rate_limit::count_sign_in(conn, &limits, &account, &address, own_device, now)?;
             accounts::find_by_email(conn, &account)
         }
     })
@@ -68,13 +71,7 @@ pub async fn login(
     let verified = password::verify(stored, body.password).await?;
     let user = match user {
         Some(user) if verified => user,
-        _ => {
-            db::run(&state.pool, move |conn| {
-                rate_limit::record_account_failure(conn, &limits, &account, now_ms())
-            })
-            .await?;
-            return Err(invalid_credentials());
-        }
+        _ => return Err(invalid_credentials()),
     };
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
 
@@ -82,7 +79,7 @@ pub async fn login(
     let tokens = db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
             let now = now_ms();
-            rate_limit::clear_account(conn, &account)?;
+            rate_limit::signed_in(conn, &account, &address, now)?;
             let device =
                 accounts::reuse_or_create_device(conn, user.id, body.device_id, &device_name, now)?;
             session::issue(conn, &state_for_tx, &user, device, None, now)
