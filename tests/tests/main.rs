@@ -10,7 +10,10 @@ mod harness;
 
 mod accounts;
 mod auth;
+mod auth_limits;
+mod auth_sessions;
 mod backend;
+mod cli_help;
 mod client;
 mod consent;
 mod dashboard;
