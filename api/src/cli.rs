@@ -184,7 +184,7 @@ fn create_admin(args: &[String]) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let hash = runtime
-        .block_on(async { password_hash_blocking(password) })
+        .block_on(async { password::hash_now_for(email.as_str(), &password) })
         .map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| format!("cannot connect: {e}"))?;
     let now = now_ms();
@@ -235,6 +235,3 @@ pub(crate) fn read_new_password(prompt: &str) -> Result<Secret<String>, String> 
     ))
 }
 
-fn password_hash_blocking(password: Secret<String>) -> Result<String, crate::error::ApiError> {
-    password::hash_now(&password)
-}

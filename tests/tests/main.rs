@@ -9,6 +9,7 @@
 mod harness;
 
 mod accounts;
+mod accounts_privacy;
 mod auth;
 mod auth_limits;
 mod auth_sessions;

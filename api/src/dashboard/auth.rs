@@ -202,12 +202,12 @@ pub async fn sign_in(
         move |conn| {
             // The same limits as the API's sign-in, counted before the password is judged.
             rate_limit::count_sign_in(conn, &limits, &account, &address, false, now_ms())?;
-            accounts::find_by_email(conn, &account)
+            accounts::find_all_by_email(conn, &account)
         }
     })
     .await;
-    let user = match found {
-        Ok(user) => user,
+    let candidates = match found {
+        Ok(candidates) => candidates,
         Err(ApiError::RateLimited { retry_after_secs }) => {
             let mut response = sign_in_form(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -226,11 +226,11 @@ pub async fn sign_in(
         }
         Err(e) => return Err(e.into()),
     };
-    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let verified = password::verify(stored, form.password).await?;
-    let user = match user {
-        Some(user) if verified => user,
-        _ => return wrong(typed_email),
+    // One argon2 whatever the number of accounts with this email (see `auth::password`).
+    let stored = candidates.iter().map(|u| u.password_hash.clone()).collect();
+    let matched = password::verify_among(stored, form.password).await?;
+    let Some(user) = matched.and_then(|i| candidates.into_iter().nth(i)) else {
+        return wrong(typed_email);
     };
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
     if user.role != Role::Counselor {
