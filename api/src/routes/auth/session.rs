@@ -108,7 +108,7 @@ pub fn issue(
         token_type: "Bearer",
         expires_in: auth.access_ttl.as_secs(),
         refresh_token: refresh,
-        refresh_expires_in: u64::try_from(refresh_ttl_ms / 1_000).unwrap_or(0),
+        refresh_expires_in: u64::try_from((refresh_ttl_ms + 999) / 1_000).unwrap_or(1),
         device_id: device,
         user: UserView::from(user),
     })
