@@ -230,8 +230,5 @@ pub(crate) fn read_new_password(prompt: &str) -> Result<Secret<String>, String> 
         .lock()
         .read_line(&mut line)
         .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-    Ok(Secret::new(
-        line.trim_end_matches(['\r', '\n']).to_string(),
-    ))
+    Ok(Secret::new(line.trim_end_matches(['\r', '\n']).to_string()))
 }
-

@@ -14,7 +14,14 @@ fn create_other_clinic(app: &TestApp) {
     use std::io::Write;
     let mut child = Command::new(BINARY)
         .args([
-            "admin", "create", "--email", OTHER_ADMIN, "--name", "Olga", "--clinic", "Other Clinic",
+            "admin",
+            "create",
+            "--email",
+            OTHER_ADMIN,
+            "--name",
+            "Olga",
+            "--clinic",
+            "Other Clinic",
         ])
         .env("DATABASE_URL", &app.db.url)
         .env("TETHER_LOG", "warn")
@@ -25,7 +32,11 @@ fn create_other_clinic(app: &TestApp) {
         .unwrap();
     writeln!(child.stdin.take().unwrap(), "{ADMIN_PASSWORD}").unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn shape(body: &Value) -> Vec<String> {
@@ -88,12 +99,20 @@ async fn enrolling_an_email_another_clinic_uses_looks_exactly_like_enrolling_an_
     };
     let (status, sam_there) = enroll(counselor_there.access.clone(), "sam@example.test").await;
     assert_eq!(status, StatusCode::CREATED);
-    activate(&app, sam_there["enrollment_code"].as_str().unwrap(), "Sam's password there").await;
+    activate(
+        &app,
+        sam_there["enrollment_code"].as_str().unwrap(),
+        "Sam's password there",
+    )
+    .await;
 
     // Here, enrolling Sam's address and an unused one answer alike.
     let (used_status, used) = enroll(counselor_here.access.clone(), "sam@example.test").await;
     let (new_status, unused) = enroll(counselor_here.access.clone(), "new@example.test").await;
-    assert_eq!((used_status, new_status), (StatusCode::CREATED, StatusCode::CREATED));
+    assert_eq!(
+        (used_status, new_status),
+        (StatusCode::CREATED, StatusCode::CREATED)
+    );
     assert_eq!(shape(&used), shape(&unused), "{used} vs {unused}");
     // So do clinicians: the other clinic's counselor's address is free here.
     let (status, body) = status_and_json(
@@ -108,13 +127,24 @@ async fn enrolling_an_email_another_clinic_uses_looks_exactly_like_enrolling_an_
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     // The code works, and each password opens its own clinic's account.
-    let sam_here = activate(&app, used["enrollment_code"].as_str().unwrap(), "Sam's password here").await;
-    assert_eq!(sam_here["user"]["clinic_id"], here_clinic(&app, &here).await);
+    let sam_here = activate(
+        &app,
+        used["enrollment_code"].as_str().unwrap(),
+        "Sam's password here",
+    )
+    .await;
+    assert_eq!(
+        sam_here["user"]["clinic_id"],
+        here_clinic(&app, &here).await
+    );
     let signed_here = sign_in(&app, "sam@example.test", "Sam's password here").await;
     let signed_there = sign_in(&app, "Sam@Example.test", "Sam's password there").await;
     assert_eq!(signed_here["user"]["id"], sam_here["user"]["id"]);
     assert_ne!(signed_there["user"]["id"], sam_here["user"]["id"]);
-    assert_ne!(signed_here["user"]["clinic_id"], signed_there["user"]["clinic_id"]);
+    assert_ne!(
+        signed_here["user"]["clinic_id"],
+        signed_there["user"]["clinic_id"]
+    );
 
     // Inside one clinic an address is still one account.
     let (status, body) = enroll(counselor_here.access.clone(), "sam@example.test").await;

@@ -33,8 +33,12 @@ async fn an_access_token_is_refused_on_the_next_request_after_its_device_signs_o
     .await;
     // A signed-out phone's push is not accepted.
     assert_error(
-        app.post("/v1/sync/push", Some(&patient.access), &json!({ "ops": [] }))
-            .await,
+        app.post(
+            "/v1/sync/push",
+            Some(&patient.access),
+            &json!({ "ops": [] }),
+        )
+        .await,
         StatusCode::UNAUTHORIZED,
         "session_revoked",
     )

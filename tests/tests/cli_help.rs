@@ -64,7 +64,14 @@ fn a_piped_admin_password_is_read_from_standard_input_without_a_prompt() {
     let db = dir.join("tether.db");
     let mut child = Command::new(SERVER)
         .args([
-            "admin", "create", "--email", "pipe@clinic.test", "--name", "Pipe", "--clinic", "C",
+            "admin",
+            "create",
+            "--email",
+            "pipe@clinic.test",
+            "--name",
+            "Pipe",
+            "--clinic",
+            "C",
         ])
         .env("DATABASE_URL", &db)
         .env("TETHER_LOG", "warn")

@@ -22,8 +22,8 @@ use crate::error::ApiError;
 use crate::secret::Secret;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, Params};
-use sha2::{Digest, Sha256};
 use rand::rngs::OsRng;
+use sha2::{Digest, Sha256};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -98,7 +98,11 @@ fn verify_among_blocking(stored: &[Option<String>], password: &str) -> Option<us
         .map(|s| s.as_deref().and_then(|s| PasswordHash::new(s).ok()))
         .collect();
     let mut groups: Vec<&str> = Vec::new();
-    for phc in stored.iter().zip(&parsed).filter_map(|(s, p)| p.as_ref().and(s.as_deref())) {
+    for phc in stored
+        .iter()
+        .zip(&parsed)
+        .filter_map(|(s, p)| p.as_ref().and(s.as_deref()))
+    {
         let key = salt_and_params(phc);
         if !groups.contains(&key) {
             groups.push(key);

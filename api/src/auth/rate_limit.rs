@@ -136,7 +136,12 @@ pub fn count_sign_in(
     now_ms: i64,
 ) -> Result<(), ApiError> {
     count_address_attempt(conn, settings, "login", address, now_ms)?;
-    let pair = rate_limits::hit(conn, &pair_bucket(account, address), now_ms, settings.window)?;
+    let pair = rate_limits::hit(
+        conn,
+        &pair_bucket(account, address),
+        now_ms,
+        settings.window,
+    )?;
     if pair.hits > i64::from(settings.account_max_failures) {
         return Err(refuse(&pair, now_ms, settings));
     }

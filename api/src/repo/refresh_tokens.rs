@@ -114,12 +114,12 @@ pub fn rotate(
         revoke_family(conn, &family, now_ms)?;
         return Ok(Rotation::ReuseDetected { user: uuid(&user)? });
     }
-    let started_at = match auth_sessions::check(conn, uuid(&family)?, uuid(&user)?, now_ms, max_age)?
-    {
-        Standing::Live { started_at } => started_at,
-        Standing::Expired => return Ok(Rotation::SessionExpired),
-        Standing::Revoked | Standing::Unknown => return Ok(Rotation::Invalid),
-    };
+    let started_at =
+        match auth_sessions::check(conn, uuid(&family)?, uuid(&user)?, now_ms, max_age)? {
+            Standing::Live { started_at } => started_at,
+            Standing::Expired => return Ok(Rotation::SessionExpired),
+            Standing::Revoked | Standing::Unknown => return Ok(Rotation::Invalid),
+        };
     if expires_at <= now_ms {
         return Ok(Rotation::Expired);
     }

@@ -52,7 +52,7 @@ pub async fn refresh(
                         Some((s.family, s.started_at)),
                         now,
                     )
-                        .map(Ok)
+                    .map(Ok)
                 }
                 other => Ok(Err(other)),
             }
