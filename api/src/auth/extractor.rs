@@ -5,18 +5,25 @@
 //! token's session row ([`auth_sessions::check`], through [`db::run`]) refuses a token whose
 //! session was signed out, ended by refresh-token reuse, or is past its absolute lifetime. That
 //! read is the price of revocation that takes effect on the next request on every server; its
-//! cost per request is measured with `tether-load --phase me` (see the README).
-
+//! cost per request is measured with `tether-load --auth-only N` (see the README).
+//!
+//! The read happens in the [`check_bearer`] middleware, before the handler's extractors run:
+//! actix polls a handler's extractors together, so an extractor that waited for the database
+//! would let a body extractor answer first, and a caller without a valid session would learn how
+//! the body is judged (400) instead of being refused (401). The extractor then only picks up the
+//! middleware's answer.
 use crate::clock::now_ms;
 use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::repo::auth_sessions::{self, Standing};
 use crate::state::AppState;
-use actix_web::dev::Payload;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
-use std::future::Future;
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use std::future::{ready, Future};
 use std::pin::Pin;
 use uuid::Uuid;
 
@@ -117,11 +124,37 @@ async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
     }
 }
 
+/// The outcome of [`check_bearer`] for one request, for the extractor.
+struct Authenticated(Result<AuthUser, ApiError>);
+
+/// Middleware: a request that carries an `Authorization` header has its token and session
+/// checked here, before any extractor of its handler runs (see the module doc). Requests
+/// without one pass untouched; the outcome is only acted on by handlers that take an
+/// [`AuthUser`].
+pub async fn check_bearer(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        let outcome = authenticate(req.request().clone()).await;
+        req.extensions_mut().insert(Authenticated(outcome));
+    }
+    next.call(req).await
+}
+
 impl FromRequest for AuthUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Box::pin(authenticate(req.clone()))
+        if let Some(Authenticated(outcome)) = req.extensions_mut().remove::<Authenticated>() {
+            return Box::pin(ready(outcome));
+        }
+        // No middleware answer: a missing or bad token is refused at once, a good one checked
+        // against its session here.
+        match verify_token(req) {
+            Err(e) => Box::pin(ready(Err(e))),
+            Ok(_) => Box::pin(authenticate(req.clone())),
+        }
     }
 }
