@@ -1,4 +1,7 @@
 //! The `tether-api` command line: `serve` (the default), `migrate`, `admin create` and `demo`.
+//! `--help` (anywhere) prints the usage and `--version` the version, both exiting 0. Passwords are
+//! never taken from the command line: typed on a terminal they are read without echo after a
+//! prompt on stderr; piped, they are the first line of standard input.
 
 use crate::auth::password;
 use crate::clock::now_ms;
@@ -7,7 +10,7 @@ use crate::repo::accounts;
 use crate::secret::Secret;
 use crate::settings::{DatabaseSettings, Settings};
 use crate::startup::{open_database, Application};
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -15,13 +18,15 @@ const USAGE: &str = "\
 tether-api: the Tether server
 
 USAGE:
+  tether-api --help | --version
   tether-api [serve] [--dev] [--bind ADDR] [--database-url URL]
       Run the server (migrations are applied at start-up).
   tether-api migrate [--database-url URL]
       Apply pending database migrations and exit.
   tether-api admin create --email EMAIL --name NAME --clinic CLINIC
-      Create a clinic admin (and the clinic if it is new). The password is read from the first
-      line of standard input, so it never appears in the process list or shell history.
+      Create a clinic admin (and the clinic if it is new). On a terminal the password is asked
+      for twice without echo; otherwise it is the first line of standard input. It never
+      appears in the process list or shell history.
   tether-api demo [--database-url URL] [--days 90] [--patients 6] [--seed 1] [--password-stdin] [--json]
       Create a demo clinic: a counselor and 5-8 consenting patients (plus one who has not
       consented) with DAYS of synthetic check-ins, exercises, sessions and attendance, written
@@ -33,11 +38,25 @@ USAGE:
 Configuration comes from the environment; see the README's table. DATABASE_URL defaults to
 ./tether.db (SQLite). Outside --dev, TETHER_JWT_SECRET (at least 32 bytes) is required.";
 
+/// What `--version` prints.
+pub fn version() -> String {
+    format!("tether-api {}", env!("CARGO_PKG_VERSION"))
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let asks = |names: &[&str]| args.iter().any(|a| names.contains(&a.as_str()));
     let result = match args.first().map(String::as_str) {
-        Some("-h" | "--help" | "help") => {
+        _ if asks(&["-h", "--help"]) => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ if asks(&["-V", "--version"]) => {
+            println!("{}", version());
+            Ok(())
+        }
+        Some("help") => {
             println!("{USAGE}");
             Ok(())
         }
@@ -149,12 +168,10 @@ fn create_admin(args: &[String]) -> Result<(), String> {
     let name = display_name(&get("--name")?, "--name").map_err(|e| e.to_string())?;
     let clinic = display_name(&get("--clinic")?, "--clinic").map_err(|e| e.to_string())?;
 
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-    let password = Secret::new(line.trim_end_matches(['\r', '\n']).to_string());
+    let password = read_new_password(&format!(
+        "password for the new admin (at least {} characters): ",
+        password::MIN_PASSWORD_CHARS
+    ))?;
     password::check_strength(&password).map_err(|e| e.to_string())?;
 
     let database = database_settings(&opts);
@@ -167,7 +184,7 @@ fn create_admin(args: &[String]) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let hash = runtime
-        .block_on(async { password_hash_blocking(password) })
+        .block_on(async { password::hash_now_for(email.as_str(), &password) })
         .map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| format!("cannot connect: {e}"))?;
     let now = now_ms();
@@ -191,6 +208,27 @@ fn create_admin(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn password_hash_blocking(password: Secret<String>) -> Result<String, crate::error::ApiError> {
-    password::hash_now(&password)
+/// A new password: asked for twice after `prompt`, without echo, when standard input is a
+/// terminal; else the first line of standard input.
+pub(crate) fn read_new_password(prompt: &str) -> Result<Secret<String>, String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let ask = |prompt: &str| -> Result<String, String> {
+            eprint!("{prompt}");
+            let _ = std::io::stderr().flush();
+            rpassword::read_password().map_err(|e| format!("cannot read the password: {e}"))
+        };
+        let first = ask(prompt)?;
+        let again = ask("the same password again: ")?;
+        if first != again {
+            return Err("the two passwords differ; nothing was created".into());
+        }
+        return Ok(Secret::new(first));
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    Ok(Secret::new(line.trim_end_matches(['\r', '\n']).to_string()))
 }

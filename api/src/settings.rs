@@ -12,12 +12,15 @@
 //! | `TETHER_DEV` | `--dev` | off | development mode: an ephemeral signing key when none is set, said loudly in the log |
 //! | `TETHER_ACCESS_TTL_SECS` | | `900` | access-token lifetime (15 minutes) |
 //! | `TETHER_REFRESH_TTL_SECS` | | `2592000` | refresh-token lifetime (30 days) |
+//! | `TETHER_SESSION_MAX_AGE_SECS` | | `7776000` | absolute lifetime of a sign-in (90 days): however often it is refreshed, a session older than this is ended and its owner signs in again |
 //! | `TETHER_ENROLLMENT_TTL_SECS` | | `259200` | enrollment-code lifetime (72 hours) |
 //! | `TETHER_MAX_BODY_BYTES` | | `1048576` | largest accepted request body |
-//! | `TETHER_LOGIN_MAX_FAILURES` | | `5` | failed sign-ins per account per window before 429 (activation is limited per address: a code has 60 random bits and expires) |
+//! | `TETHER_LOGIN_MAX_FAILURES` | | `5` | sign-in attempts on one account from one client address per window before 429 (activation is limited per address: a code has 60 random bits and expires) |
+//! | `TETHER_LOGIN_ACCOUNT_MAX_ATTEMPTS` | | `100` | sign-in attempts on one account from all addresses per window before addresses the account has not signed in from get 429; its own addresses and devices are never locked out (see `auth::rate_limit`) |
 //! | `TETHER_ADDR_MAX_ATTEMPTS` | | `30` | sign-in, refresh and activation attempts per client address per window |
 //! | `TETHER_RATE_WINDOW_SECS` | | `900` | the rate-limit window |
 //! | `TETHER_TRUST_PROXY` | | off | take the client address from `X-Forwarded-For` (only behind a trusted proxy) |
+//! | `TETHER_TRUSTED_PROXY_HOPS` | | `1` | with `TETHER_TRUST_PROXY`, how many proxies of yours append to `X-Forwarded-For`: the client is the entry that many places from the right (what the outermost of your proxies saw), never a value the client wrote |
 //! | `TETHER_MAX_BATCH_OPS` | | `1000` | most ops in one push |
 //! | `TETHER_MAX_PUSH_BYTES` | | `8388608` | largest push body (8 MiB) |
 //! | `TETHER_MAX_CLOCK_AHEAD_MS` | | `300000` | how far ahead of server time an op's clock may be (5 minutes) |
@@ -152,6 +155,8 @@ pub struct AuthSettings {
     pub refresh_ttl: Duration,
     /// Enrollment-code lifetime.
     pub enrollment_ttl: Duration,
+    /// Absolute lifetime of a session (one sign-in on one device), however often refreshed.
+    pub session_max_age: Duration,
     /// True when the key was generated for this process (development mode without a key): tokens
     /// die with the process and cannot be shared between servers.
     pub ephemeral_key: bool,
@@ -160,14 +165,19 @@ pub struct AuthSettings {
 /// Limits on sign-in and activation attempts.
 #[derive(Debug, Clone)]
 pub struct RateLimitSettings {
-    /// Failed attempts per account per window.
+    /// Attempts per (account, client address) pair per window.
     pub account_max_failures: u32,
+    /// Attempts per account from all addresses per window, before addresses and devices the
+    /// account has not signed in from are refused.
+    pub account_max_attempts: u32,
     /// Attempts per client address per window.
     pub address_max_attempts: u32,
     /// Window length.
     pub window: Duration,
     /// Whether `X-Forwarded-For` names the client.
     pub trust_proxy: bool,
+    /// How many trusted proxies append to `X-Forwarded-For` (at least 1).
+    pub trusted_proxy_hops: u32,
 }
 
 /// Sync protocol limits.
@@ -367,13 +377,19 @@ impl Settings {
                     "TETHER_ENROLLMENT_TTL_SECS",
                     72 * 3_600,
                 )?),
+                session_max_age: Duration::from_secs(positive(
+                    "TETHER_SESSION_MAX_AGE_SECS",
+                    90 * 86_400,
+                )?),
                 ephemeral_key,
             },
             rate_limit: RateLimitSettings {
                 account_max_failures: small("TETHER_LOGIN_MAX_FAILURES", 5)?,
+                account_max_attempts: small("TETHER_LOGIN_ACCOUNT_MAX_ATTEMPTS", 100)?,
                 address_max_attempts: small("TETHER_ADDR_MAX_ATTEMPTS", 30)?,
                 window: Duration::from_secs(positive("TETHER_RATE_WINDOW_SECS", 900)?),
                 trust_proxy: flag("TETHER_TRUST_PROXY")?,
+                trusted_proxy_hops: small("TETHER_TRUSTED_PROXY_HOPS", 1)?,
             },
             max_body_bytes: usize::try_from(positive("TETHER_MAX_BODY_BYTES", 1 << 20)?)
                 .unwrap_or(usize::MAX),

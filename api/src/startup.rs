@@ -107,6 +107,8 @@ fn serve(listener: TcpListener, pool: DbPool, settings: Settings) -> std::io::Re
             // HTML pages for counselors; not part of the JSON API (nor of `routes::endpoints`).
             .configure(crate::dashboard::configure)
             .default_service(web::to(routes::not_found))
+            // Bearer tokens and their sessions are checked before a handler's extractors run.
+            .wrap(from_fn(crate::auth::extractor::check_bearer))
             .wrap(ErrorHandlers::new().default_handler(crate::error::json_error_fallback))
             // Nothing this server answers may be cached (tokens, one-time codes, patient records),
             // and no browser may guess a type other than the one declared (a JSON answer holding

@@ -3,8 +3,9 @@
 //! every record works offline and syncs when the server is back.
 //!
 //! State lives in `--home DIR`, else `TETHER_HOME`, else `~/.tether` (created 0700: it holds the
-//! session). Passwords and activation codes are read from standard input (or a prompt), never
-//! from the command line, so they stay out of the process list and the shell history.
+//! session). Passwords and activation codes are read from standard input, never from the command
+//! line, so they stay out of the process list and the shell history. On a terminal they are
+//! asked for on stderr, and passwords are typed without echo; piped, each is one line.
 //!
 //! Exit codes: 0 done; 1 failed (the message says why); 2 bad usage; 3 the server is
 //! unreachable (local records are kept and sync later); 4 sign in again.
@@ -23,6 +24,7 @@ const USAGE: &str = "\
 tether — the Tether phone, on the command line
 
 usage: tether [--home DIR] [--json] <command> [options]
+       tether --help | --version
 
 commands:
   activate --server URL [--device-name NAME]   redeem an enrollment code (code, then password, on stdin)
@@ -114,6 +116,10 @@ fn parse(argv: &[String]) -> Result<Args, Failure> {
     while let Some(a) = it.next() {
         if a == "-h" || a == "--help" {
             args.command = "help".into();
+            return Ok(args);
+        }
+        if a == "-V" || a == "--version" {
+            args.command = "version".into();
             return Ok(args);
         }
         if let Some(name) = a.strip_prefix("--") {
@@ -281,18 +287,35 @@ fn client(args: &Args, store: Store, server: Option<&str>) -> Result<Client, Fai
     )?)
 }
 
-/// Reads one line from stdin, prompting on stderr when stdin is a terminal.
-fn read_secret(prompt: &str) -> Result<Secret, Failure> {
+/// Whether what is typed on a terminal is shown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Echo {
+    /// An enrollment code, copied from paper: seeing it avoids typos.
+    Shown,
+    /// A password.
+    Hidden,
+}
+
+/// Reads one line from stdin, prompting on stderr when stdin is a terminal (where a hidden one
+/// is typed without echo).
+fn read_secret(prompt: &str, echo: Echo) -> Result<Secret, Failure> {
     let stdin = std::io::stdin();
-    if stdin.is_terminal() {
+    let unreadable = |e: std::io::Error| Failure {
+        code: 1,
+        message: format!("cannot read from stdin: {e}"),
+    };
+    let terminal = stdin.is_terminal();
+    if terminal {
         eprint!("{prompt}: ");
         let _ = std::io::stderr().flush();
     }
-    let mut line = String::new();
-    stdin.lock().read_line(&mut line).map_err(|e| Failure {
-        code: 1,
-        message: format!("cannot read from stdin: {e}"),
-    })?;
+    let line = if terminal && echo == Echo::Hidden {
+        rpassword::read_password().map_err(unreadable)?
+    } else {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line).map_err(unreadable)?;
+        line
+    };
     let value = line.trim_end_matches(['\r', '\n']).to_string();
     if value.is_empty() {
         return Err(Failure::usage(format!(
@@ -357,11 +380,15 @@ async fn run(args: Args) -> Result<(), Failure> {
             println!("{USAGE}");
             Ok(())
         }
+        "version" => {
+            println!("tether {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
         "activate" => {
             args.check_known(&["--server", "--device-name"])?;
             let server = args.required("--server")?.to_string();
-            let code = read_secret("enrollment code")?;
-            let password = read_secret("choose a password (at least 10 characters)")?;
+            let code = read_secret("enrollment code", Echo::Shown)?;
+            let password = read_secret("choose a password (at least 10 characters)", Echo::Hidden)?;
             let name = args
                 .one("--device-name")
                 .unwrap_or("tether CLI")
@@ -384,7 +411,7 @@ async fn run(args: Args) -> Result<(), Failure> {
             args.check_known(&["--server", "--email", "--device-name"])?;
             let server = args.required("--server")?.to_string();
             let email = args.required("--email")?.to_string();
-            let password = read_secret("password")?;
+            let password = read_secret("password", Echo::Hidden)?;
             let name = args
                 .one("--device-name")
                 .unwrap_or("tether CLI")

@@ -99,6 +99,23 @@ impl Api {
         Ok(body)
     }
 
+    /// One GET that must answer 200, with a bearer token when given; returns its latency.
+    pub async fn get_ok(&self, path: &str, token: Option<&str>) -> Res<Duration> {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let started = std::time::Instant::now();
+        let response = req.send().await?;
+        let status = response.status();
+        let _ = response.bytes().await?;
+        let took = started.elapsed();
+        if status != StatusCode::OK {
+            return Err(format!("GET {path}: {status}").into());
+        }
+        Ok(took)
+    }
+
     /// Signs in; every sign-in is a new device.
     pub async fn login(&self, email: &str, password: &str) -> Res<Session> {
         let body = self

@@ -15,7 +15,11 @@
 //! 3. pull pages of 100 and 1,000 changes from fresh devices: changes/s and latency;
 //! 4. history independence: pulling 100 changed fields after 10,000 ops of history, then after
 //!    1,000,000 (edits of the same fields, pushed over HTTP, so current state does not grow),
-//!    the latter in turns with a second patient of equal current state and 10,000 ops of history.
+//!    the latter in turns with a second patient of equal current state and 10,000 ops of history;
+//! 5. with `--auth N`: what authenticating a request costs. `GET /v1/me` (access token checked,
+//!    then its session row read, then the account read) in turns with `GET /readyz` (one
+//!    database round trip, no token) and `GET /healthz` (neither), N requests each, as µs of
+//!    wall time per request. `--auth-only N` measures just that.
 //!
 //! ```text
 //! cargo run --release -p tether-loadgen -- --backend sqlite
@@ -60,7 +64,10 @@ OPTIONS:
   --batches LIST       push batch sizes, comma-separated (default 100,1000; a phone's own
                        pushes are nearer 10)
   --idle-pull LIST     only measure idle pulls (--reps each) of a counselor reading this many
-                       patients, comma-separated ascending (e.g. 1000,2000,5000)";
+                       patients, comma-separated ascending (e.g. 1000,2000,5000)
+  --auth N             also time N authenticated GET /v1/me beside N GET /readyz and /healthz,
+                       in --rounds turns: the per-request cost of the session check
+  --auth-only N        time only that (no push, pull or history phases)";
 
 struct Options {
     backend: Backend,
@@ -75,6 +82,8 @@ struct Options {
     batches: Vec<usize>,
     /// Caseload sizes of the idle-pull measurement; when given, it is all that runs.
     idle_pull: Vec<usize>,
+    auth_requests: usize,
+    auth_only: bool,
 }
 
 fn options() -> Res<Options> {
@@ -92,6 +101,8 @@ fn options() -> Res<Options> {
         reps: 100,
         batches: vec![100, 1_000],
         idle_pull: Vec::new(),
+        auth_requests: 0,
+        auth_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -111,6 +122,11 @@ fn options() -> Res<Options> {
             "--pull-max" => o.pull_max = value()?.parse()?,
             "--history" => o.history = value()?.parse()?,
             "--reps" => o.reps = value()?.parse()?,
+            "--auth" => o.auth_requests = value()?.parse()?,
+            "--auth-only" => {
+                o.auth_requests = value()?.parse()?;
+                o.auth_only = true;
+            }
             "--batches" => {
                 o.batches = value()?
                     .split(',')
@@ -283,6 +299,12 @@ async fn run(o: &Options, db: &RunDb) -> Res<()> {
         devices.push(Device::new(p.clone(), p.user_id));
         devices.push(Device::new(second, p.user_id));
         patients.push(p);
+    }
+    if o.auth_requests > 0 {
+        auth_phase(&api, &patients[0], o).await?;
+        if o.auth_only {
+            return Ok(());
+        }
     }
     let mut report = Report::default();
 
@@ -499,6 +521,71 @@ async fn push_phase(
 
 /// Each task signs a fresh device in for one patient and pulls pages of `limit` from no cursor
 /// until nothing more waits or it has read `o.pull_max` changes.
+/// `requests` GETs of `path` from `o.concurrency` tasks; returns the wall time and latencies.
+async fn get_phase(
+    api: &Api,
+    path: &'static str,
+    token: Option<&str>,
+    requests: usize,
+    o: &Options,
+) -> Res<(Duration, Latencies)> {
+    let started = Instant::now();
+    let mut set = JoinSet::new();
+    for t in 0..o.concurrency {
+        let (api, token) = (api.clone(), token.map(str::to_string));
+        let mine = requests / o.concurrency + usize::from(t < requests % o.concurrency);
+        set.spawn(async move {
+            let mut lat = Latencies::default();
+            for _ in 0..mine {
+                lat.push(api.get_ok(path, token.as_deref()).await?);
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(lat)
+        });
+    }
+    let mut all = Latencies::default();
+    while let Some(done) = set.join_next().await {
+        all.extend(done??);
+    }
+    Ok((started.elapsed(), all))
+}
+
+/// 5. The cost of authenticating a request: `/v1/me` beside `/readyz` and `/healthz`, in turns.
+async fn auth_phase(api: &Api, patient: &Session, o: &Options) -> Res<()> {
+    let paths: [(&'static str, bool); 3] =
+        [("/healthz", false), ("/readyz", false), ("/v1/me", true)];
+    let mut wall = [Duration::ZERO; 3];
+    let mut lats: [Latencies; 3] = Default::default();
+    let per_turn = o.auth_requests.div_ceil(o.rounds);
+    // A warm-up turn of each, not counted.
+    for (path, auth) in paths {
+        get_phase(api, path, auth.then_some(patient.access.as_str()), 200, o).await?;
+    }
+    for _ in 0..o.rounds {
+        for (i, (path, auth)) in paths.iter().enumerate() {
+            let token = auth.then_some(patient.access.as_str());
+            let (took, lat) = get_phase(api, path, token, per_turn, o).await?;
+            wall[i] += took;
+            lats[i].extend(lat);
+        }
+    }
+    let total = per_turn * o.rounds;
+    let us = |d: Duration| d.as_secs_f64() * 1e6 / total as f64;
+    for (i, (path, _)) in paths.iter().enumerate() {
+        println!(
+            "auth: GET {path:<9} {total} requests, {} tasks: {:.1} µs/request, p50/p95/p99 {} ms",
+            o.concurrency,
+            us(wall[i]),
+            lats[i].summary()
+        );
+    }
+    println!(
+        "auth: /v1/me − /readyz = {:.1} µs/request (token check + session-row read + the account read, less one ping); /readyz − /healthz = {:.1} µs (one database round trip)",
+        us(wall[2]) - us(wall[1]),
+        us(wall[1]) - us(wall[0])
+    );
+    Ok(())
+}
+
 async fn pull_phase(
     api: &Api,
     patients: &[Session],

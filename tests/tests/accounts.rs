@@ -100,7 +100,7 @@ async fn an_admin_enrolls_a_patient_onto_a_named_counselors_care_team() {
 }
 
 #[tokio::test]
-async fn an_email_can_belong_to_one_account_only_whatever_its_case() {
+async fn an_email_can_belong_to_one_account_of_a_clinic_only_whatever_its_case() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let counselor = app.counselor(&admin).await;

@@ -9,9 +9,13 @@
 mod harness;
 
 mod accounts;
+mod accounts_privacy;
 mod auth;
+mod auth_limits;
+mod auth_sessions;
 mod backend;
 mod checkpoint;
+mod cli_help;
 mod client;
 mod consent;
 mod dashboard;

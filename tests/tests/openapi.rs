@@ -1305,6 +1305,27 @@ async fn main_story(app: &TestApp, spec: &Value) -> Vec<Exchange> {
     let admin_id: Uuid = admin["user"]["id"].as_str().unwrap().parse().unwrap();
     let device_id: Uuid = admin["device_id"].as_str().unwrap().parse().unwrap();
     let expired = expired_token(admin_id, device_id);
+    // A session signed out on its own device: its access token is refused at once.
+    let other = r
+        .expect(
+            200,
+            "admin signs in on another device",
+            "/v1/auth/login",
+            None,
+            json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD }),
+        )
+        .await;
+    let signed_out = other["access_token"].as_str().unwrap().to_string();
+    let (status, _) = r
+        .send(
+            "that device signs out",
+            Method::POST,
+            "/v1/auth/logout",
+            Some(&signed_out),
+            Body::Json(json!({})),
+        )
+        .await;
+    assert_eq!(status, 204);
     for (method, template, operation) in operations(spec) {
         if operation.get("security").is_none() {
             continue;
@@ -1316,6 +1337,7 @@ async fn main_story(app: &TestApp, spec: &Value) -> Vec<Exchange> {
             ("no token", None),
             ("a garbage token", Some("not.a.jwt")),
             ("an expired token", Some(expired.as_str())),
+            ("a signed-out session's token", Some(signed_out.as_str())),
         ] {
             let (status, json) = r
                 .send(what, method.clone(), &path, token, Body::Json(body.clone()))
@@ -2128,6 +2150,52 @@ async fn expiry_story(app: &TestApp) -> Vec<Exchange> {
     r.expect(410, "an expired activation code", "/v1/auth/activate", None,
         json!({ "code": created["activation_code"], "password": USER_PASSWORD, "device_name": "phone" }))
         .await;
+    r.exchanges
+}
+
+/// A session past its absolute lifetime (`TETHER_SESSION_MAX_AGE_SECS`): its access token on
+/// every secured operation, and its refresh token.
+async fn session_age_story(app: &TestApp, spec: &Value) -> Vec<Exchange> {
+    let mut r = Recorder::new(app);
+    let admin = r
+        .expect(
+            200,
+            "admin signs in",
+            "/v1/auth/login",
+            None,
+            json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD }),
+        )
+        .await;
+    // Wait out the one-second session (the behaviour under test, not a wait for the server).
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    let token = admin["access_token"].as_str().unwrap().to_string();
+    let ids = unknown_ids();
+    for (method, template, operation) in operations(spec) {
+        if operation.get("security").is_none() {
+            continue;
+        }
+        let path = fill_path(&template, &ids);
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let body = json!({ "email": unique_email("x"), "display_name": "X" });
+        let (status, json) = r
+            .send(
+                "a session past its age",
+                method,
+                &path,
+                Some(&token),
+                Body::Json(body),
+            )
+            .await;
+        assert_eq!(status, 401, "{path}: {json}");
+    }
+    r.expect(
+        401,
+        "a refresh token of a session past its age",
+        "/v1/auth/refresh",
+        None,
+        json!({ "refresh_token": admin["refresh_token"] }),
+    )
+    .await;
     r.exchanges
 }
 
@@ -3359,6 +3427,9 @@ async fn real_responses_match_the_documented_schemas() {
     ])
     .await;
     exchanges.extend(expiry_story(&app).await);
+    drop(app);
+    let app = spawn_app_with(&[("TETHER_SESSION_MAX_AGE_SECS", "1")]).await;
+    exchanges.extend(session_age_story(&app, &spec).await);
     drop(app);
 
     let mut coverage = Coverage::new();

@@ -1,8 +1,9 @@
 //! Short-lived access tokens: HS256 JWTs naming the user, role, clinic and device.
 //!
-//! They are stateless so any server behind a load balancer can check them; their short life
-//! (15 minutes by default) bounds what a leaked one is worth, and refresh tokens (stored, rotating,
-//! revocable) carry the long-lived session.
+//! Any server behind a load balancer can check their signature; each names its session (`sid`),
+//! whose row every request also reads (see [`crate::repo::auth_sessions`]), so signing out ends
+//! them at once. Their short life (15 minutes by default) bounds what a leaked one is worth, and
+//! refresh tokens (stored, rotating, revocable) carry the long-lived session.
 
 use crate::domain::Role;
 use crate::error::ApiError;
@@ -29,6 +30,10 @@ pub struct Claims {
     pub clinic: Uuid,
     /// The device the session belongs to.
     pub dev: Uuid,
+    /// The session (refresh-token family) the token was issued to. Tokens signed before
+    /// sessions were checked have none; they are answered `token_expired` so the phone refreshes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
     /// Issued at (seconds since the epoch).
     pub iat: u64,
     /// Expires at (seconds since the epoch).
@@ -64,13 +69,15 @@ impl JwtKeys {
         }
     }
 
-    /// Issues an access token valid for `ttl_secs` from `now_secs`.
+    /// Issues an access token of session `session`, valid for `ttl_secs` from `now_secs`.
+    #[expect(clippy::too_many_arguments, reason = "each is one claim")]
     pub fn issue(
         &self,
         user: Uuid,
         role: Role,
         clinic: Uuid,
         device: Uuid,
+        session: Uuid,
         now_secs: u64,
         ttl_secs: u64,
     ) -> Result<String, ApiError> {
@@ -79,6 +86,7 @@ impl JwtKeys {
             role,
             clinic,
             dev: device,
+            sid: Some(session),
             iat: now_secs,
             exp: now_secs + ttl_secs,
             typ: ACCESS_TYPE.to_string(),
@@ -127,7 +135,7 @@ mod tests {
     fn a_token_verifies_with_its_own_key_only() {
         let (user, clinic, dev) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let token = keys(&"a".repeat(32))
-            .issue(user, Role::Patient, clinic, dev, now(), 60)
+            .issue(user, Role::Patient, clinic, dev, Uuid::new_v4(), now(), 60)
             .unwrap();
         let claims = keys(&"a".repeat(32)).verify(&token).unwrap();
         assert_eq!(
@@ -145,6 +153,7 @@ mod tests {
             .issue(
                 Uuid::new_v4(),
                 Role::Admin,
+                Uuid::new_v4(),
                 Uuid::new_v4(),
                 Uuid::new_v4(),
                 now() - 3_600,

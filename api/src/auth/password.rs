@@ -5,12 +5,25 @@
 //! blocking pool every thread that ever hashed kept its own 19 MiB in the allocator (a burst of
 //! 400 sign-ins left the server at ~750 MiB resident, 10,000 at 1.2–1.4 GiB). Requests beyond
 //! that wait in a queue without holding a thread.
+//!
+//! # One email, accounts at several clinics, one argon2 per sign-in
+//!
+//! An email is unique within a clinic only (whether an address has an account at another clinic
+//! must not be observable, see `repo::accounts`), so a sign-in may find several accounts with its
+//! email. Trying the password against each would take one argon2 per account, and the time would
+//! tell staff who made an account that another clinic has one too. So every hash of one email is
+//! made with the same salt, derived from the email ([`hash_for`]), and a sign-in computes argon2
+//! once per distinct salt among the candidates ([`verify_among`]): once, whether the email has
+//! no account (a dummy hash), one, or several. Hashes made before this rule have random salts; an
+//! email with such an account and a newer one at another clinic costs two until the old account's
+//! password is next set.
 
 use crate::error::ApiError;
 use crate::secret::Secret;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::{Argon2, Params};
 use rand::rngs::OsRng;
+use sha2::{Digest, Sha256};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -53,6 +66,87 @@ fn verify_blocking(stored: &str, password: &str) -> bool {
                 .is_ok()
         })
         .unwrap_or(false)
+}
+
+/// The salt every password hash of accounts with this normalised email is made with: 16 bytes
+/// of a domain-separated SHA-256 of the email. Unique per email (what a salt is for: no two
+/// people's hashes can be attacked together), shared by one email's accounts.
+fn salt_for(email: &str) -> Result<SaltString, ApiError> {
+    let digest = Sha256::digest(format!("tether password salt v1\0{email}").as_bytes());
+    SaltString::encode_b64(&digest[..16])
+        .map_err(|e| ApiError::internal(format!("deriving a password salt failed: {e}")))
+}
+
+fn hash_for_blocking(email: &str, password: &str) -> Result<String, ApiError> {
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt_for(email)?)
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::internal(format!("password hashing failed: {e}")))
+}
+
+/// Everything of a PHC string but its hash: accounts whose hashes share it are checked with one
+/// argon2 computation.
+fn salt_and_params(phc: &str) -> &str {
+    phc.rsplit_once('$').map_or(phc, |(head, _)| head)
+}
+
+/// Which of `stored` (in order) `password` belongs to, with one argon2 computation per distinct
+/// salt and parameters, and one against the dummy hash when nothing can match.
+fn verify_among_blocking(stored: &[Option<String>], password: &str) -> Option<usize> {
+    let parsed: Vec<Option<PasswordHash<'_>>> = stored
+        .iter()
+        .map(|s| s.as_deref().and_then(|s| PasswordHash::new(s).ok()))
+        .collect();
+    let mut groups: Vec<&str> = Vec::new();
+    for phc in stored
+        .iter()
+        .zip(&parsed)
+        .filter_map(|(s, p)| p.as_ref().and(s.as_deref()))
+    {
+        let key = salt_and_params(phc);
+        if !groups.contains(&key) {
+            groups.push(key);
+        }
+    }
+    if groups.is_empty() {
+        let _ = verify_blocking(dummy_hash(), password);
+        return None;
+    }
+    let mut found = None;
+    for key in groups {
+        let members: Vec<(usize, &PasswordHash<'_>)> = stored
+            .iter()
+            .zip(&parsed)
+            .enumerate()
+            .filter_map(|(i, (s, p))| {
+                let p = p.as_ref()?;
+                (salt_and_params(s.as_deref()?) == key).then_some((i, p))
+            })
+            .collect();
+        let Some((_, first)) = members.first() else {
+            continue;
+        };
+        let (Ok(params), Some(salt)) = (Params::try_from(*first), first.salt) else {
+            continue;
+        };
+        let Ok(computed) = Argon2::default().hash_password_customized(
+            password.as_bytes(),
+            Some(first.algorithm),
+            first.version,
+            params,
+            salt,
+        ) else {
+            continue;
+        };
+        // Every group is computed, even after a match, so the time does not depend on which
+        // account matched.
+        for (i, member) in &members {
+            if found.is_none() && computed.hash.is_some() && computed.hash == member.hash {
+                found = Some(*i);
+            }
+        }
+    }
+    found
 }
 
 /// A hash of a random password, verified against when the account does not exist (or has no
@@ -110,6 +204,12 @@ fn hashing_queue() -> &'static Sender<Job> {
     })
 }
 
+/// Hashes a new password of an account with this normalised email on the current thread (for
+/// the command line).
+pub fn hash_now_for(email: &str, password: &Secret<String>) -> Result<String, ApiError> {
+    hash_for_blocking(email, password.expose())
+}
+
 /// Runs argon2 work on the hashing threads and waits for its answer without blocking the
 /// executor.
 async fn in_hashing_slot<T: Send + 'static>(
@@ -129,6 +229,22 @@ async fn in_hashing_slot<T: Send + 'static>(
 /// Hashes a password off the executor.
 pub async fn hash(password: Secret<String>) -> Result<String, ApiError> {
     in_hashing_slot(move || hash_blocking(password.expose())).await?
+}
+
+/// Hashes a new password of an account with this normalised email off the executor, with the
+/// email's salt (see the module doc).
+pub async fn hash_for(email: String, password: Secret<String>) -> Result<String, ApiError> {
+    in_hashing_slot(move || hash_for_blocking(&email, password.expose())).await?
+}
+
+/// Which of the candidate accounts' stored hashes (oldest account first) the password belongs
+/// to, off the executor, at the cost of one argon2 whatever the number of candidates (see the
+/// module doc). `None` when it matches none, after the same work.
+pub async fn verify_among(
+    stored: Vec<Option<String>>,
+    password: Secret<String>,
+) -> Result<Option<usize>, ApiError> {
+    in_hashing_slot(move || verify_among_blocking(&stored, password.expose())).await
 }
 
 /// Verifies a password off the executor. With `stored = None` it verifies against a dummy hash
@@ -189,6 +305,35 @@ mod tests {
         assert!(
             most >= 1 && most <= cores,
             "{most} hashes ran at once on {cores} cores"
+        );
+    }
+
+    #[test]
+    fn one_computation_finds_the_account_among_those_sharing_an_email() {
+        let email = "sam@example.test";
+        let at_x = hash_for_blocking(email, "the password at clinic x").unwrap();
+        let at_y = hash_for_blocking(email, "the password at clinic y").unwrap();
+        assert_eq!(salt_and_params(&at_x), salt_and_params(&at_y));
+        assert_ne!(
+            salt_and_params(&at_x),
+            salt_and_params(&hash_for_blocking("other@example.test", "p").unwrap())
+        );
+        let stored = vec![None, Some(at_x), Some(at_y)];
+        assert_eq!(
+            verify_among_blocking(&stored, "the password at clinic y"),
+            Some(2)
+        );
+        assert_eq!(
+            verify_among_blocking(&stored, "the password at clinic x"),
+            Some(1)
+        );
+        assert_eq!(verify_among_blocking(&stored, "neither"), None);
+        assert_eq!(verify_among_blocking(&[], "anything"), None);
+        // A hash from before the shared salt still verifies.
+        let legacy = hash_blocking("an older password").unwrap();
+        assert_eq!(
+            verify_among_blocking(&[Some(legacy)], "an older password"),
+            Some(0)
         );
     }
 

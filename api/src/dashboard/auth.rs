@@ -198,17 +198,16 @@ pub async fn sign_in(
     let limits = state.settings.rate_limit.clone();
     let account = email.as_str().to_string();
     let found = db::run(&state.pool, {
-        let (limits, account) = (limits.clone(), account.clone());
+        let (account, address) = (account.clone(), address.clone());
         move |conn| {
-            let now = now_ms();
-            rate_limit::count_address_attempt(conn, &limits, "login", &address, now)?;
-            rate_limit::check_account(conn, &limits, &account, now)?;
-            accounts::find_by_email(conn, &account)
+            // The same limits as the API's sign-in, counted before the password is judged.
+            rate_limit::count_sign_in(conn, &limits, &account, &address, false, now_ms())?;
+            accounts::find_all_by_email(conn, &account)
         }
     })
     .await;
-    let user = match found {
-        Ok(user) => user,
+    let candidates = match found {
+        Ok(candidates) => candidates,
         Err(ApiError::RateLimited { retry_after_secs }) => {
             let mut response = sign_in_form(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -227,17 +226,11 @@ pub async fn sign_in(
         }
         Err(e) => return Err(e.into()),
     };
-    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let verified = password::verify(stored, form.password).await?;
-    let user = match user {
-        Some(user) if verified => user,
-        _ => {
-            db::run(&state.pool, move |conn| {
-                rate_limit::record_account_failure(conn, &limits, &account, now_ms())
-            })
-            .await?;
-            return wrong(typed_email);
-        }
+    // One argon2 whatever the number of accounts with this email (see `auth::password`).
+    let stored = candidates.iter().map(|u| u.password_hash.clone()).collect();
+    let matched = password::verify_among(stored, form.password).await?;
+    let Some(user) = matched.and_then(|i| candidates.into_iter().nth(i)) else {
+        return wrong(typed_email);
     };
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
     if user.role != Role::Counselor {
@@ -260,7 +253,7 @@ pub async fn sign_in(
     // still holds is ended, and a fresh token is issued.
     let previous = cookie::get(&req, cookie::SESSION);
     let session_token = db::run(&state.pool, move |conn| {
-        rate_limit::clear_account(conn, &account)?;
+        rate_limit::signed_in(conn, &account, &address, now_ms())?;
         if let Some(previous) = previous {
             session::end(conn, &previous, now_ms())?;
         }

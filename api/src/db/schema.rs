@@ -48,6 +48,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    auth_sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        device_id -> Text,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     care_team (counselor_id, patient_id) {
         counselor_id -> Text,
         patient_id -> Text,
@@ -259,6 +269,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     devices,
     refresh_tokens,
+    auth_sessions,
     care_team,
     enrollment_codes,
     rate_limits,

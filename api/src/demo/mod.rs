@@ -17,7 +17,7 @@ use crate::secret::Secret;
 use crate::settings::DatabaseSettings;
 use rand::distributions::{Alphanumeric, DistString};
 use rand::rngs::OsRng;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// Where to read about the options.
@@ -107,12 +107,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
 pub fn run(args: &[String]) -> Result<(), String> {
     let args = parse(args)?;
     let password = if args.password_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-        Secret::new(line.trim_end_matches(['\r', '\n']).to_string())
+        crate::cli::read_new_password("password for every demo account: ")?
     } else {
         Secret::new(Alphanumeric.sample_string(&mut OsRng, 16))
     };

@@ -1,4 +1,16 @@
 //! Clinics, users and devices.
+//!
+//! # An email is unique within a clinic, not across clinics
+//!
+//! That an address has an account in an addiction-treatment program is itself a disclosure. If
+//! emails were unique across the database, staff of clinic X enrolling `sam@example.test` would
+//! learn from a 409 that clinic Y treats Sam. So uniqueness is per clinic: enrolling an address
+//! that another clinic uses creates a real, separate account, and everything staff of X can see
+//! (status, body, the account in their lists, its enrollment code working, the time taken) is
+//! what they see for an unused address. Only a collision inside their own clinic answers 409
+//! `email_taken`: those accounts are theirs to see. Sign-in resolves the account by email and
+//! password with one argon2 whatever the number of accounts (see `auth::password`); when one
+//! password opens several accounts of one email, the oldest account signs in.
 
 use crate::db::schema::{clinics, devices, users};
 use crate::db::{is_unique_violation, DbConnection};
@@ -103,7 +115,8 @@ pub struct NewUser<'a> {
     pub password_hash: Option<&'a str>,
 }
 
-/// Creates an account; an email already in use is a 409 `email_taken`.
+/// Creates an account; an email already in use in the same clinic is a 409 `email_taken` (in
+/// another clinic it is no conflict: see the module doc).
 pub fn insert_user(
     conn: &mut DbConnection,
     new: &NewUser<'_>,
@@ -126,7 +139,7 @@ pub fn insert_user(
             if is_unique_violation(&e) {
                 ApiError::Conflict {
                     code: "email_taken",
-                    message: "an account with this email already exists".into(),
+                    message: "an account with this email already exists in this clinic".into(),
                 }
             } else {
                 e.into()
@@ -135,15 +148,22 @@ pub fn insert_user(
     Ok(id)
 }
 
-/// Finds a user by normalised email.
+/// Finds the oldest account with a normalised email.
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<User>, ApiError> {
+    Ok(find_all_by_email(conn, email)?.into_iter().next())
+}
+
+/// Every account with a normalised email (one per clinic at most), oldest first: the candidates
+/// of a sign-in.
+pub fn find_all_by_email(conn: &mut DbConnection, email: &str) -> Result<Vec<User>, ApiError> {
     users::table
         .filter(users::email.eq(email))
+        .order((users::created_at.asc(), users::id.asc()))
         .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
+        .load(conn)?
+        .into_iter()
         .map(User::try_from)
-        .transpose()
+        .collect()
 }
 
 /// Finds a user by id.
@@ -216,4 +236,22 @@ pub fn reuse_or_create_device(
         }
     }
     create_device(conn, user, name, now_ms)
+}
+
+/// Whether `device` is a live (not revoked) device of an account with this normalised email:
+/// a sign-in that names one comes from the account's own phone.
+pub fn is_live_device_of_email(
+    conn: &mut DbConnection,
+    device: Uuid,
+    email: &str,
+) -> Result<bool, ApiError> {
+    let found = devices::table
+        .inner_join(users::table.on(users::id.eq(devices::user_id)))
+        .filter(devices::id.eq(device.to_string()))
+        .filter(devices::revoked_at.is_null())
+        .filter(users::email.eq(email))
+        .select(devices::id)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(found.is_some())
 }

@@ -87,3 +87,18 @@ pub fn redeem(
         Ok(Err(RedeemError::AlreadyUsed { account }))
     }
 }
+
+/// The normalised email of the account a code was issued for, if the code exists (used or not):
+/// what its new password is salted with. Read before the slow hash, outside any transaction.
+pub fn email_for_code(
+    conn: &mut DbConnection,
+    code_digest: &str,
+) -> Result<Option<String>, ApiError> {
+    use crate::db::schema::users;
+    Ok(enrollment_codes::table
+        .inner_join(users::table.on(users::id.eq(enrollment_codes::patient_id)))
+        .filter(enrollment_codes::code_hash.eq(code_digest))
+        .select(users::email)
+        .first::<String>(conn)
+        .optional()?)
+}

@@ -3,6 +3,7 @@
 //! [`crate::db::run`].
 
 pub mod accounts;
+pub mod auth_sessions;
 pub mod care_team;
 pub mod consents;
 pub mod enrollment;

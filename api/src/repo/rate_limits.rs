@@ -81,3 +81,25 @@ pub fn clear(conn: &mut DbConnection, bucket: &str) -> Result<(), ApiError> {
     diesel::delete(rate_limits::table.filter(rate_limits::bucket.eq(bucket))).execute(conn)?;
     Ok(())
 }
+
+/// Sets `bucket` to one hit in a window starting now, whatever it held: how a fact with a time
+/// ("this account signed in from this address") is remembered.
+pub fn mark(conn: &mut DbConnection, bucket: &str, now_ms: i64) -> Result<(), ApiError> {
+    diesel::sql_query(
+        "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
+         ON CONFLICT (bucket) DO UPDATE SET window_start = $3, hits = 1",
+    )
+    .bind::<Text, _>(bucket)
+    .bind::<BigInt, _>(now_ms)
+    .bind::<BigInt, _>(now_ms)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Takes one hit back from `bucket` (never below zero), in one statement.
+pub fn refund(conn: &mut DbConnection, bucket: &str) -> Result<(), ApiError> {
+    diesel::sql_query("UPDATE rate_limits SET hits = hits - 1 WHERE bucket = $1 AND hits > 0")
+        .bind::<Text, _>(bucket)
+        .execute(conn)?;
+    Ok(())
+}

@@ -3,12 +3,16 @@
 //! A family is one sign-in on one device. Each refresh marks the presented token used and adds
 //! its successor to the family. Presenting a token that was already used means two parties hold
 //! the same session (a stolen token, or a copy of the phone's storage): the whole family is
-//! revoked, and both must sign in again.
+//! revoked, and both must sign in again. A family is a session of [`crate::repo::auth_sessions`]
+//! (same id): revoking the family ends the session, which ends its access tokens too, and a
+//! session past its absolute lifetime refreshes no more however often it was used.
 
 use crate::db::schema::refresh_tokens;
 use crate::db::DbConnection;
 use crate::error::ApiError;
+use crate::repo::auth_sessions::{self, Standing};
 use diesel::prelude::*;
+use std::time::Duration;
 use uuid::Uuid;
 
 /// Stores a new token (by digest) in a family.
@@ -44,6 +48,8 @@ pub struct Session {
     pub user: Uuid,
     /// The device.
     pub device: Uuid,
+    /// When the session was signed in (ms), for its absolute lifetime.
+    pub started_at: i64,
 }
 
 /// What presenting a refresh token led to.
@@ -55,6 +61,8 @@ pub enum Rotation {
     Invalid,
     /// The token's time is up.
     Expired,
+    /// The session is older than the absolute session lifetime.
+    SessionExpired,
     /// The token was already used: its family has just been revoked.
     ReuseDetected {
         /// The revoked family's user, for the log.
@@ -66,11 +74,13 @@ fn uuid(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| ApiError::internal("corrupt id on a refresh token"))
 }
 
-/// Consumes a presented token. Call inside a write transaction.
+/// Consumes a presented token of a session no older than `max_age`. Call inside a write
+/// transaction.
 pub fn rotate(
     conn: &mut DbConnection,
     token_digest: &str,
     now_ms: i64,
+    max_age: Duration,
 ) -> Result<Rotation, ApiError> {
     type Row = (
         String,
@@ -104,6 +114,12 @@ pub fn rotate(
         revoke_family(conn, &family, now_ms)?;
         return Ok(Rotation::ReuseDetected { user: uuid(&user)? });
     }
+    let started_at =
+        match auth_sessions::check(conn, uuid(&family)?, uuid(&user)?, now_ms, max_age)? {
+            Standing::Live { started_at } => started_at,
+            Standing::Expired => return Ok(Rotation::SessionExpired),
+            Standing::Revoked | Standing::Unknown => return Ok(Rotation::Invalid),
+        };
     if expires_at <= now_ms {
         return Ok(Rotation::Expired);
     }
@@ -123,10 +139,12 @@ pub fn rotate(
         family: uuid(&family)?,
         user: uuid(&user)?,
         device: uuid(&device)?,
+        started_at,
     }))
 }
 
 fn revoke_family(conn: &mut DbConnection, family: &str, now_ms: i64) -> Result<(), ApiError> {
+    auth_sessions::revoke(conn, family, now_ms)?;
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family_id.eq(family))
@@ -143,6 +161,7 @@ pub fn revoke_device(
     device: Uuid,
     now_ms: i64,
 ) -> Result<usize, ApiError> {
+    auth_sessions::revoke_device(conn, device, now_ms)?;
     Ok(diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::device_id.eq(device.to_string()))
@@ -154,6 +173,7 @@ pub fn revoke_device(
 
 /// Revokes every session of a user on every device (sign-out everywhere).
 pub fn revoke_user(conn: &mut DbConnection, user: Uuid, now_ms: i64) -> Result<usize, ApiError> {
+    auth_sessions::revoke_user(conn, user, now_ms)?;
     Ok(diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::user_id.eq(user.to_string()))

@@ -49,32 +49,29 @@ pub async fn login(
     let email = Email::parse(&body.email).map_err(|_| invalid_credentials())?;
     let address = rate_limit::client_address(&req, &state.settings.rate_limit);
 
-    let (limits, account) = (
-        state.settings.rate_limit.clone(),
-        email.as_str().to_string(),
-    );
-    let user = db::run(&state.pool, {
-        let (limits, account) = (limits.clone(), account.clone());
+    let limits = state.settings.rate_limit.clone();
+    let account = email.as_str().to_string();
+    let named_device = body.device_id;
+    let candidates = db::run(&state.pool, {
+        let (account, address) = (account.clone(), address.clone());
         move |conn| {
             let now = now_ms();
-            rate_limit::count_address_attempt(conn, &limits, "login", &address, now)?;
-            rate_limit::check_account(conn, &limits, &account, now)?;
-            accounts::find_by_email(conn, &account)
+            let own_device = match named_device {
+                Some(device) => accounts::is_live_device_of_email(conn, device, &account)?,
+                None => false,
+            };
+            // Counted before the password is judged, so concurrent guesses cannot slip past.
+            rate_limit::count_sign_in(conn, &limits, &account, &address, own_device, now)?;
+            accounts::find_all_by_email(conn, &account)
         }
     })
     .await?;
 
-    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let verified = password::verify(stored, body.password).await?;
-    let user = match user {
-        Some(user) if verified => user,
-        _ => {
-            db::run(&state.pool, move |conn| {
-                rate_limit::record_account_failure(conn, &limits, &account, now_ms())
-            })
-            .await?;
-            return Err(invalid_credentials());
-        }
+    // One argon2 whatever the number of accounts with this email (see `auth::password`).
+    let stored = candidates.iter().map(|u| u.password_hash.clone()).collect();
+    let matched = password::verify_among(stored, body.password).await?;
+    let Some(user) = matched.and_then(|i| candidates.into_iter().nth(i)) else {
+        return Err(invalid_credentials());
     };
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
 
@@ -82,7 +79,7 @@ pub async fn login(
     let tokens = db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
             let now = now_ms();
-            rate_limit::clear_account(conn, &account)?;
+            rate_limit::signed_in(conn, &account, &address, now)?;
             let device =
                 accounts::reuse_or_create_device(conn, user.id, body.device_id, &device_name, now)?;
             session::issue(conn, &state_for_tx, &user, device, None, now)

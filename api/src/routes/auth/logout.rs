@@ -42,8 +42,8 @@ fn options(req: &HttpRequest, body: &web::Bytes) -> Result<LogoutRequest, ApiErr
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(describe_json_error(&e)))
 }
 
-/// Revokes refresh tokens so no new access token can be had; the current access token lapses
-/// within its short lifetime.
+/// Ends the sessions: their refresh tokens are revoked, and their access tokens (this one too)
+/// are refused from the next request on, on every server.
 #[tracing::instrument(skip_all)]
 pub async fn logout(
     req: HttpRequest,
@@ -53,11 +53,13 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let all = options(&req, &body)?.all_devices;
     let revoked = db::run(&state.pool, move |conn| {
-        if all {
-            refresh_tokens::revoke_user(conn, caller.user_id, now_ms())
-        } else {
-            refresh_tokens::revoke_device(conn, caller.device_id, now_ms())
-        }
+        db::write_tx(conn, |conn| {
+            if all {
+                refresh_tokens::revoke_user(conn, caller.user_id, now_ms())
+            } else {
+                refresh_tokens::revoke_device(conn, caller.device_id, now_ms())
+            }
+        })
     })
     .await?;
     tracing::info!(all_devices = all, revoked, "signed out");

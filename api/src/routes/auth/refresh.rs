@@ -35,7 +35,8 @@ pub async fn refresh(
         rate_limit::count_address_attempt(conn, limits, "refresh", &address, now_ms())?;
         db::write_tx(conn, |conn| {
             let now = now_ms();
-            match refresh_tokens::rotate(conn, &digest, now)? {
+            let max_age = state_for_tx.settings.auth.session_max_age;
+            match refresh_tokens::rotate(conn, &digest, now, max_age)? {
                 Rotation::Rotated(s) => {
                     let user = accounts::find(conn, s.user)?.ok_or_else(|| {
                         ApiError::unauthorized(
@@ -43,8 +44,15 @@ pub async fn refresh(
                             "the account no longer exists",
                         )
                     })?;
-                    session::issue(conn, &state_for_tx, &user, s.device, Some(s.family), now)
-                        .map(Ok)
+                    session::issue(
+                        conn,
+                        &state_for_tx,
+                        &user,
+                        s.device,
+                        Some((s.family, s.started_at)),
+                        now,
+                    )
+                    .map(Ok)
                 }
                 other => Ok(Err(other)),
             }
@@ -66,6 +74,10 @@ pub async fn refresh(
         Err(Rotation::Expired) => Err(ApiError::unauthorized(
             "refresh_token_expired",
             "the refresh token has expired; sign in again",
+        )),
+        Err(Rotation::SessionExpired) => Err(ApiError::unauthorized(
+            "session_expired",
+            "this sign-in has reached its maximum age; sign in again",
         )),
         Err(Rotation::Invalid | Rotation::Rotated(_)) => Err(ApiError::unauthorized(
             "invalid_refresh_token",

@@ -5,7 +5,7 @@ use crate::db::DbConnection;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::repo::accounts::User;
-use crate::repo::refresh_tokens;
+use crate::repo::{auth_sessions, refresh_tokens};
 use crate::state::AppState;
 use serde::Serialize;
 use uuid::Uuid;
@@ -60,26 +60,38 @@ fn ms(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Issues an access token and a refresh token for `user` on `device`, continuing `family` (a
-/// refresh) or starting a new one (a sign-in). Call inside the caller's write transaction.
+/// Issues an access token and a refresh token for `user` on `device`, continuing a session (a
+/// refresh: its family id and when it began) or starting a new one (a sign-in). The refresh
+/// token never outlives the session's absolute lifetime. Call inside the caller's write
+/// transaction.
 pub fn issue(
     conn: &mut DbConnection,
     state: &AppState,
     user: &User,
     device: Uuid,
-    family: Option<Uuid>,
+    continuing: Option<(Uuid, i64)>,
     now_ms: i64,
 ) -> Result<TokenResponse, ApiError> {
     let auth = &state.settings.auth;
+    let (family, started_at) = match continuing {
+        Some(session) => session,
+        None => {
+            let family = Uuid::now_v7();
+            auth_sessions::start(conn, family, user.id, device, now_ms)?;
+            (family, now_ms)
+        }
+    };
+    let session_left_ms = auth_sessions::ends_at(started_at, auth.session_max_age) - now_ms;
+    let refresh_ttl_ms = ms(auth.refresh_ttl).min(session_left_ms).max(0);
     let refresh = token::new_refresh_token();
     refresh_tokens::insert(
         conn,
-        family.unwrap_or_else(Uuid::now_v7),
+        family,
         user.id,
         device,
         &token::digest(&refresh),
         now_ms,
-        ms(auth.refresh_ttl),
+        refresh_ttl_ms,
     )?;
     let now_secs = u64::try_from(now_ms / 1_000).unwrap_or(0);
     let access = state.jwt.issue(
@@ -87,6 +99,7 @@ pub fn issue(
         user.role,
         user.clinic_id,
         device,
+        family,
         now_secs,
         auth.access_ttl.as_secs(),
     )?;
@@ -95,7 +108,7 @@ pub fn issue(
         token_type: "Bearer",
         expires_in: auth.access_ttl.as_secs(),
         refresh_token: refresh,
-        refresh_expires_in: auth.refresh_ttl.as_secs(),
+        refresh_expires_in: u64::try_from((refresh_ttl_ms + 999) / 1_000).unwrap_or(1),
         device_id: device,
         user: UserView::from(user),
     })
