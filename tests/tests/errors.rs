@@ -196,3 +196,55 @@ async fn an_unreadable_body_on_a_route_without_a_json_extractor_is_still_a_json_
         .unwrap();
     assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
 }
+
+/// Sends raw bytes and returns what came back, until the server closes the connection.
+fn raw_exchange(app: &TestApp, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// What openapi.yaml's "Errors" section says of requests that are not valid HTTP: the parser
+/// answers them below the application, with an empty body, and closes the connection. If a
+/// framework upgrade changes that (a body, another status), this fails and the spec must follow.
+#[tokio::test]
+async fn a_request_that_is_not_http_is_answered_by_the_parser_as_the_spec_says() {
+    let app = spawn_app().await;
+    let big_header = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n",
+        "a".repeat(200_000)
+    );
+    for (request, status) in [
+        (b"GARBAGE\r\n\r\n".to_vec(), "400"),
+        (
+            b"POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".to_vec(),
+            "400",
+        ),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n".to_vec(), "400"),
+        (big_header.into_bytes(), "431"),
+    ] {
+        let answer = raw_exchange(&app, &request);
+        let head = answer.split("\r\n\r\n").next().unwrap_or_default().to_lowercase();
+        assert!(head.starts_with(&format!("http/1.1 {status} ")), "{head}");
+        assert!(head.contains("content-length: 0"), "{head}");
+        assert!(head.contains("connection: close"), "{head}");
+    }
+    // The same server answers a well-formed request with the documented body.
+    let answer = raw_exchange(
+        &app,
+        b"GET /v1/nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 404 "), "{answer}");
+    assert!(
+        answer.contains(r#"{"error":{"code":"not_found""#),
+        "{answer}"
+    );
+    assert!(answer.to_lowercase().contains("x-request-id: "), "{answer}");
+}
