@@ -4,34 +4,11 @@
 use crate::harness::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::process::{Command, Stdio};
-
-const BINARY: &str = env!("CARGO_BIN_EXE_tether-api-under-test");
 const OTHER_ADMIN: &str = "admin@other-clinic.test";
 
 /// Creates the admin of a second clinic on the same database, as an operator would.
 fn create_other_clinic(app: &TestApp) {
-    use std::io::Write;
-    let mut child = Command::new(BINARY)
-        .args([
-            "admin",
-            "create",
-            "--email",
-            OTHER_ADMIN,
-            "--name",
-            "Olga",
-            "--clinic",
-            "Other Clinic",
-        ])
-        .env("DATABASE_URL", &app.db.url)
-        .env("TETHER_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{ADMIN_PASSWORD}").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = admin_create(&app.db.url, OTHER_ADMIN, "Other Clinic", ADMIN_PASSWORD);
     assert!(
         out.status.success(),
         "{}",

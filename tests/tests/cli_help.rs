@@ -58,30 +58,15 @@ fn both_binaries_print_their_version() {
 
 #[test]
 fn a_piped_admin_password_is_read_from_standard_input_without_a_prompt() {
-    use std::io::Write;
     let dir = std::env::temp_dir().join(format!("tether-cli-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("tether.db");
-    let mut child = Command::new(SERVER)
-        .args([
-            "admin",
-            "create",
-            "--email",
-            "pipe@clinic.test",
-            "--name",
-            "Pipe",
-            "--clinic",
-            "C",
-        ])
-        .env("DATABASE_URL", &db)
-        .env("TETHER_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "a piped password here").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = crate::harness::admin_create(
+        &db.display().to_string(),
+        "pipe@clinic.test",
+        "C",
+        "a piped password here",
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("password"), "a prompt on a pipe: {stderr}");

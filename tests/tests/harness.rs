@@ -207,18 +207,24 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     }
 }
 
-/// Runs `tether-api admin create` against a database, the way an operator would.
-fn create_admin(database_url: &str) {
+/// Runs `tether-api admin create` against a database the way an operator would, with the
+/// password piped on standard input, and returns how it ended.
+pub fn admin_create(
+    database_url: &str,
+    email: &str,
+    clinic: &str,
+    password: &str,
+) -> std::process::Output {
     let mut child = Command::new(BINARY)
         .args([
             "admin",
             "create",
             "--email",
-            ADMIN_EMAIL,
+            email,
             "--name",
             "Ada Admin",
             "--clinic",
-            "Test Clinic",
+            clinic,
         ])
         .env("DATABASE_URL", database_url)
         .env("TETHER_LOG", "warn")
@@ -228,8 +234,13 @@ fn create_admin(database_url: &str) {
         .spawn()
         .unwrap();
     use std::io::Write;
-    writeln!(child.stdin.take().unwrap(), "{ADMIN_PASSWORD}").unwrap();
-    let out = child.wait_with_output().unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Creates the first admin of a test database.
+fn create_admin(database_url: &str) {
+    let out = admin_create(database_url, ADMIN_EMAIL, "Test Clinic", ADMIN_PASSWORD);
     assert!(
         out.status.success(),
         "admin create failed: {}",
