@@ -239,9 +239,28 @@ impl From<diesel::result::Error> for ApiError {
                 tracing::warn!(kind = ?kind, cause = %info.message(), "database connection lost");
                 Self::Unavailable
             }
+            // A connection lost at COMMIT (diesel then fails to roll back as well): whether the
+            // transaction committed is unknown, and that is what a retry of an idempotent write
+            // settles.
+            Error::RollbackErrorOnCommit { commit_error, .. }
+                if is_connection_lost(&commit_error) =>
+            {
+                Self::from(*commit_error)
+            }
             other => Self::internal(format!("database: {other}")),
         }
     }
+}
+
+fn is_connection_lost(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        err,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        )
+    )
 }
 
 impl From<crate::db::PoolError> for ApiError {

@@ -110,16 +110,61 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, String> {
 /// Connects once, directly, so that a server that cannot reach PostgreSQL says why at once
 /// (libpq's own words: connection refused, no such host, database does not exist, password
 /// authentication failed) and where it tried, instead of the pool's retries ending in diesel's
-/// "Invalid connection url for multiconnection" after the acquire timeout. libpq's messages name
-/// the host, port, user and database, never the password.
+/// "Invalid connection url for multiconnection" after the acquire timeout. libpq's messages
+/// name host, port, user and database; a few of its URL-parsing errors quote a part of the URL
+/// (`invalid percent-encoded token: "…"`), so the URL's credentials are cut out of the message.
 fn probe_postgres(url: &str, settings: &DatabaseSettings) -> Result<(), String> {
     PgConnection::establish(url).map(drop).map_err(|e| {
         format!(
             "cannot connect to PostgreSQL at {}: {}",
             settings.redacted(),
-            e.to_string().trim()
+            without_credentials(e.to_string().trim(), url)
         )
     })
+}
+
+/// `message` with the URL and, when it holds a password, its user-and-password part and the
+/// password (as written and percent-decoded) replaced by `[redacted]`.
+fn without_credentials(message: &str, url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let userinfo = authority.rsplit_once('@').map(|(userinfo, _)| userinfo);
+    let password = userinfo.and_then(|u| u.split_once(':')).map(|(_, p)| p);
+    let mut secrets: Vec<String> = vec![url.to_string()];
+    if let (Some(userinfo), Some(password)) = (userinfo, password) {
+        secrets.push(userinfo.to_string());
+        secrets.push(password.to_string());
+        secrets.push(percent_decoded(password));
+    }
+    let mut scrubbed = message.to_string();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        scrubbed = scrubbed.replace(secret.as_str(), "[redacted]");
+    }
+    scrubbed
+}
+
+/// `%XX` escapes decoded (anything malformed kept as it is, lossy UTF-8).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The URL with libpq's `connect_timeout` (whole seconds, at least 2) set to the pool's acquire
@@ -316,6 +361,25 @@ mod tests {
         assert_eq!(
             with_connect_timeout("postgres://h/db", std::time::Duration::from_millis(100)),
             "postgres://h/db?connect_timeout=2"
+        );
+    }
+
+    #[test]
+    fn a_libpq_message_never_carries_the_urls_credentials() {
+        let url = "postgres://tether:s3cr%zzet%40x@db.internal:5432/tether";
+        for message in [
+            r#"invalid percent-encoded token: "s3cr%zzet%40x""#,
+            "could not parse postgres://tether:s3cr%zzet%40x@db.internal:5432/tether",
+            "user tether:s3cr%zzet%40x refused",
+            "decoded s3cr%zzet@x",
+        ] {
+            let scrubbed = without_credentials(message, url);
+            assert!(!scrubbed.contains("s3cr"), "{scrubbed}");
+            assert!(scrubbed.contains("[redacted]"), "{scrubbed}");
+        }
+        assert_eq!(
+            without_credentials("Connection refused", "postgres://u@h/db"),
+            "Connection refused"
         );
     }
 }

@@ -13,9 +13,11 @@ CREATE TABLE auth_sessions (
 CREATE INDEX auth_sessions_user ON auth_sessions (user_id);
 CREATE INDEX auth_sessions_device ON auth_sessions (device_id);
 
--- Existing families become sessions; one with no usable token left is already over.
+-- Existing families become sessions; one with no usable token left is already over. A session
+-- that predates this table starts its absolute lifetime now: ending every sign-in older than
+-- TETHER_SESSION_MAX_AGE_SECS at the upgrade would sign phones out without warning.
 INSERT INTO auth_sessions (id, user_id, device_id, created_at, revoked_at)
-SELECT family_id, MIN(user_id), MIN(device_id), MIN(created_at),
+SELECT family_id, MIN(user_id), MIN(device_id), (EXTRACT(EPOCH FROM now()) * 1000)::BIGINT,
        CASE WHEN SUM(CASE WHEN used_at IS NULL AND revoked_at IS NULL THEN 1 ELSE 0 END) = 0
             THEN COALESCE(MAX(revoked_at), MAX(created_at)) END
 FROM refresh_tokens
