@@ -53,8 +53,25 @@ pub fn client_address(req: &HttpRequest, settings: &RateLimitSettings) -> String
         }
     }
     req.peer_addr()
-        .map(|a| a.ip().to_string())
+        .map(|a| limited_as(a.ip()))
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The address a limit counts: an IPv4 address as it is, an IPv6 address by its /64 (one
+/// subscriber's network: a host picks any of its 2^64 addresses at will, so counting /128s would
+/// let one machine rotate past every limit), an IPv4-mapped IPv6 address as the IPv4 one.
+fn limited_as(ip: std::net::IpAddr) -> String {
+    use std::net::{IpAddr, Ipv6Addr};
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", Ipv6Addr::from(network))
+            }
+        },
+    }
 }
 
 /// The client named by `X-Forwarded-For` header values (in the order received) behind `hops`
@@ -74,10 +91,10 @@ pub fn forwarded_client(values: &[&str], hops: u32) -> Option<String> {
 /// An address without its port (a client opens a new source port for every connection).
 fn without_port(entry: &str) -> String {
     if let Ok(ip) = entry.parse::<std::net::IpAddr>() {
-        return ip.to_string();
+        return limited_as(ip);
     }
     if let Ok(sock) = entry.parse::<std::net::SocketAddr>() {
-        return sock.ip().to_string();
+        return limited_as(sock.ip());
     }
     entry.chars().take(MAX_ADDRESS_CHARS).collect()
 }
@@ -201,7 +218,7 @@ mod tests {
         );
         assert_eq!(
             forwarded_client(&["[2001:db8::1]:443"], 1).as_deref(),
-            Some("2001:db8::1")
+            Some("2001:db8::/64")
         );
         assert_eq!(
             forwarded_client(&["198.51.100.2:5000"], 1).as_deref(),
@@ -214,5 +231,18 @@ mod tests {
         assert_eq!(forwarded_client(&[], 1), None);
         assert_eq!(forwarded_client(&[" , "], 1), None);
         assert_eq!(forwarded_client(&["203.0.113.7"], 2), None);
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_so_rotating_within_it_changes_nothing() {
+        let a = forwarded_client(&["2001:db8:1:2:aaaa::1"], 1);
+        let b = forwarded_client(&["2001:db8:1:2:ffff:ffff:ffff:ffff"], 1);
+        assert_eq!(a.as_deref(), Some("2001:db8:1:2::/64"));
+        assert_eq!(a, b);
+        assert_ne!(a, forwarded_client(&["2001:db8:1:3::1"], 1));
+        assert_eq!(
+            forwarded_client(&["::ffff:203.0.113.9"], 1).as_deref(),
+            Some("203.0.113.9")
+        );
     }
 }
