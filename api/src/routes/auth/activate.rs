@@ -53,11 +53,16 @@ pub async fn activate(
         return Err(invalid_code());
     };
     let digest = token::digest(&code);
-    // The new password is salted like every other account with the same email (see
-    // `auth::password`); an unknown code pays the same hash.
+    // The attempt is counted before the password is hashed, so an address over its limit costs
+    // no argon2 (the hashing threads are the ones sign-ins wait for). The new password is salted
+    // like every other account with the same email (see `auth::password`); an unknown code pays
+    // the same hash.
     let email = db::run(&state.pool, {
         let digest = digest.clone();
-        move |conn| enrollment::email_for_code(conn, &digest)
+        move |conn| {
+            rate_limit::count_address_attempt(conn, &limits, "activate", &address, now_ms())?;
+            enrollment::email_for_code(conn, &digest)
+        }
     })
     .await?;
     let hash = match email {
@@ -67,7 +72,6 @@ pub async fn activate(
 
     let state_for_tx = state.clone();
     let outcome = db::run(&state.pool, move |conn| {
-        rate_limit::count_address_attempt(conn, &limits, "activate", &address, now_ms())?;
         db::write_tx(conn, |conn| {
             let now = now_ms();
             let account = match enrollment::redeem(conn, &digest, now)? {
