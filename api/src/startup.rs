@@ -89,7 +89,9 @@ fn serve(listener: TcpListener, pool: DbPool, settings: Settings) -> std::io::Re
     let shutdown_secs = settings.shutdown_timeout.as_secs();
     let max_body = settings.max_body_bytes;
     let max_push = settings.sync.max_push_bytes;
+    let sign_in_cost = sign_in_cost(&pool)?;
     let state = web::Data::new(AppState {
+        sign_in_cost,
         pool,
         jwt: Arc::new(JwtKeys::new(&settings.auth.jwt_secret)),
         settings: Arc::new(settings),
@@ -124,4 +126,25 @@ fn serve(listener: TcpListener, pool: DbPool, settings: Settings) -> std::io::Re
     .shutdown_timeout(shutdown_secs)
     .run();
     Ok(server)
+}
+
+/// Whether every sign-in must make a second argon2 computation (see `auth::password`): read
+/// once here, over every account.
+fn sign_in_cost(pool: &DbPool) -> std::io::Result<password::SignInCost> {
+    let accounts = pool
+        .get()
+        .map_err(std::io::Error::other)
+        .and_then(|mut conn| {
+            crate::repo::accounts::emails_and_hashes(&mut conn)
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        })?;
+    let cost = password::needs_second_computation(
+        accounts
+            .iter()
+            .map(|(email, hash)| (email.as_str(), hash.as_str())),
+    );
+    if cost == password::SignInCost::Two {
+        tracing::info!("some password hashes predate the email salt: every sign-in makes two argon2 computations");
+    }
+    Ok(cost)
 }

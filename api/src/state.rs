@@ -2,6 +2,7 @@
 //! per-user state, so any number of servers can run side by side on one database.
 
 use crate::auth::jwt::JwtKeys;
+use crate::auth::password::SignInCost;
 use crate::db::DbPool;
 use crate::settings::Settings;
 use std::sync::Arc;
@@ -15,4 +16,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Access-token keys.
     pub jwt: Arc<JwtKeys>,
+    /// How many argon2 computations every sign-in makes, judged at start-up over every stored
+    /// hash (see `auth::password`).
+    pub sign_in_cost: SignInCost,
 }

@@ -14,9 +14,13 @@
 //! tell staff who made an account that another clinic has one too. So every hash of one email is
 //! made with the same salt, derived from the email ([`hash_for`]), and a sign-in computes argon2
 //! once per distinct salt among the candidates ([`verify_among`]): once, whether the email has
-//! no account (a dummy hash), one, or several. Hashes made before this rule have random salts; an
-//! email with such an account and a newer one at another clinic costs two until the old account's
-//! password is next set.
+//! no account (a dummy hash), one, or several. Hashes made before this rule have random salts, so
+//! an email with such an account and a newer one at another clinic needs two. That difference
+//! would tell staff who made the newer account that the older one exists, so while any hash of
+//! the database has a salt other than its email's ([`needs_second_computation`], judged once
+//! at start-up over every account: a fact about the database, not about one email) every sign-in
+//! computes exactly two, the second against a dummy hash when there is no second group
+//! ([`SignInCost`]).
 
 use crate::error::ApiError;
 use crate::secret::Secret;
@@ -90,9 +94,67 @@ fn salt_and_params(phc: &str) -> &str {
     phc.rsplit_once('$').map_or(phc, |(head, _)| head)
 }
 
+/// How many argon2 computations every sign-in makes, whatever accounts its email has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInCost {
+    /// Every hash is salted with its email: one computation.
+    One,
+    /// Some hash predates the email salt: two (see the module doc).
+    Two,
+}
+
+impl SignInCost {
+    fn computations(self) -> usize {
+        match self {
+            SignInCost::One => 1,
+            SignInCost::Two => 2,
+        }
+    }
+}
+
+/// Whether a stored hash was made with its email's salt.
+pub fn is_email_salted(email: &str, phc: &str) -> bool {
+    match (PasswordHash::new(phc), salt_for(email)) {
+        (Ok(parsed), Ok(salt)) => parsed.salt.map(|s| s.as_str()) == Some(salt.as_str()),
+        _ => false,
+    }
+}
+
+/// The cost every sign-in must have for these `(email, stored hash)` pairs, the database's
+/// accounts: [`SignInCost::Two`] when any hash predates the email salt.
+pub fn needs_second_computation<'a>(
+    accounts: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> SignInCost {
+    if accounts
+        .into_iter()
+        .all(|(email, phc)| is_email_salted(email, phc))
+    {
+        SignInCost::One
+    } else {
+        SignInCost::Two
+    }
+}
+
 /// Which of `stored` (in order) `password` belongs to, with one argon2 computation per distinct
-/// salt and parameters, and one against the dummy hash when nothing can match.
-fn verify_among_blocking(stored: &[Option<String>], password: &str) -> Option<usize> {
+/// salt and parameters, and against the dummy hash until `cost`'s number of computations is
+/// made. Returns the match and how many computations were made.
+fn verify_among_blocking(
+    stored: &[Option<String>],
+    password: &str,
+    cost: SignInCost,
+) -> (Option<usize>, usize) {
+    let (found, computed) = verify_groups(stored, password);
+    let mut made = computed;
+    while made < cost.computations() {
+        let _ = verify_blocking(dummy_hash(), password);
+        made += 1;
+    }
+    (found, made)
+}
+
+/// One argon2 computation per distinct salt and parameters among `stored`; returns the match
+/// and how many were made.
+fn verify_groups(stored: &[Option<String>], password: &str) -> (Option<usize>, usize) {
     let parsed: Vec<Option<PasswordHash<'_>>> = stored
         .iter()
         .map(|s| s.as_deref().and_then(|s| PasswordHash::new(s).ok()))
@@ -108,11 +170,8 @@ fn verify_among_blocking(stored: &[Option<String>], password: &str) -> Option<us
             groups.push(key);
         }
     }
-    if groups.is_empty() {
-        let _ = verify_blocking(dummy_hash(), password);
-        return None;
-    }
     let mut found = None;
+    let mut made = 0;
     for key in groups {
         let members: Vec<(usize, &PasswordHash<'_>)> = stored
             .iter()
@@ -129,6 +188,7 @@ fn verify_among_blocking(stored: &[Option<String>], password: &str) -> Option<us
         let (Ok(params), Some(salt)) = (Params::try_from(*first), first.salt) else {
             continue;
         };
+        made += 1;
         let Ok(computed) = Argon2::default().hash_password_customized(
             password.as_bytes(),
             Some(first.algorithm),
@@ -146,7 +206,7 @@ fn verify_among_blocking(stored: &[Option<String>], password: &str) -> Option<us
             }
         }
     }
-    found
+    (found, made)
 }
 
 /// A hash of a random password, verified against when the account does not exist (or has no
@@ -243,8 +303,9 @@ pub async fn hash_for(email: String, password: Secret<String>) -> Result<String,
 pub async fn verify_among(
     stored: Vec<Option<String>>,
     password: Secret<String>,
+    cost: SignInCost,
 ) -> Result<Option<usize>, ApiError> {
-    in_hashing_slot(move || verify_among_blocking(&stored, password.expose())).await
+    in_hashing_slot(move || verify_among_blocking(&stored, password.expose(), cost).0).await
 }
 
 /// Verifies a password off the executor. With `stored = None` it verifies against a dummy hash
@@ -318,23 +379,51 @@ mod tests {
             salt_and_params(&at_x),
             salt_and_params(&hash_for_blocking("other@example.test", "p").unwrap())
         );
-        let stored = vec![None, Some(at_x), Some(at_y)];
+        let stored = vec![None, Some(at_x.clone()), Some(at_y.clone())];
+        let one = SignInCost::One;
         assert_eq!(
-            verify_among_blocking(&stored, "the password at clinic y"),
-            Some(2)
+            verify_among_blocking(&stored, "the password at clinic y", one),
+            (Some(2), 1)
         );
         assert_eq!(
-            verify_among_blocking(&stored, "the password at clinic x"),
-            Some(1)
+            verify_among_blocking(&stored, "the password at clinic x", one),
+            (Some(1), 1)
         );
-        assert_eq!(verify_among_blocking(&stored, "neither"), None);
-        assert_eq!(verify_among_blocking(&[], "anything"), None);
+        assert_eq!(verify_among_blocking(&stored, "neither", one), (None, 1));
+        assert_eq!(verify_among_blocking(&[], "anything", one), (None, 1));
         // A hash from before the shared salt still verifies.
         let legacy = hash_blocking("an older password").unwrap();
         assert_eq!(
-            verify_among_blocking(&[Some(legacy)], "an older password"),
-            Some(0)
+            verify_among_blocking(&[Some(legacy)], "an older password", one),
+            (Some(0), 1)
         );
+        assert!(is_email_salted(email, &at_x));
+        assert_eq!(
+            needs_second_computation([(email, at_x.as_str()), (email, at_y.as_str())]),
+            SignInCost::One
+        );
+    }
+
+    /// The leak the second computation closes: staff at clinic Y make an account for an email
+    /// and time its sign-ins; without padding, an older account of that email at clinic X (salted
+    /// before the email salt) would make them cost two computations instead of one.
+    #[test]
+    fn while_any_hash_predates_the_email_salt_every_sign_in_makes_two_computations() {
+        let email = "sam@example.test";
+        let at_y = hash_for_blocking(email, "the password at clinic y").unwrap();
+        let legacy_at_x = hash_blocking("the password at clinic x").unwrap();
+        assert!(!is_email_salted(email, &legacy_at_x));
+        let cost =
+            needs_second_computation([(email, legacy_at_x.as_str()), (email, at_y.as_str())]);
+        assert_eq!(cost, SignInCost::Two);
+        let with_older = vec![Some(legacy_at_x), Some(at_y.clone())];
+        let alone = vec![Some(at_y)];
+        for password in ["the password at clinic y", "a wrong guess"] {
+            let (_, with) = verify_among_blocking(&with_older, password, cost);
+            let (_, without) = verify_among_blocking(&alone, password, cost);
+            assert_eq!((with, without), (2, 2), "{password}");
+        }
+        assert_eq!(verify_among_blocking(&[], "unknown email", cost), (None, 2));
     }
 
     #[test]

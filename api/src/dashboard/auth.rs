@@ -226,9 +226,9 @@ pub async fn sign_in(
         }
         Err(e) => return Err(e.into()),
     };
-    // One argon2 whatever the number of accounts with this email (see `auth::password`).
+    // The same argon2 work whatever the number of accounts with this email (see `auth::password`).
     let stored = candidates.iter().map(|u| u.password_hash.clone()).collect();
-    let matched = password::verify_among(stored, form.password).await?;
+    let matched = password::verify_among(stored, form.password, state.sign_in_cost).await?;
     let Some(user) = matched.and_then(|i| candidates.into_iter().nth(i)) else {
         return wrong(typed_email);
     };

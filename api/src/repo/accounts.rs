@@ -9,8 +9,8 @@
 //! (status, body, the account in their lists, its enrollment code working, the time taken) is
 //! what they see for an unused address. Only a collision inside their own clinic answers 409
 //! `email_taken`: those accounts are theirs to see. Sign-in resolves the account by email and
-//! password with one argon2 whatever the number of accounts (see `auth::password`); when one
-//! password opens several accounts of one email, the oldest account signs in.
+//! password with the same argon2 work whatever the number of accounts (see `auth::password`);
+//! when one password opens several accounts of one email, the oldest account signs in.
 
 use crate::db::schema::{clinics, devices, users};
 use crate::db::{is_unique_violation, DbConnection};
@@ -164,6 +164,19 @@ pub fn find_all_by_email(conn: &mut DbConnection, email: &str) -> Result<Vec<Use
         .into_iter()
         .map(User::try_from)
         .collect()
+}
+
+/// Every account's email and password hash (accounts with a password only), for the sign-in
+/// cost judged at start-up.
+pub fn emails_and_hashes(conn: &mut DbConnection) -> Result<Vec<(String, String)>, ApiError> {
+    let rows: Vec<(String, Option<String>)> = users::table
+        .select((users::email, users::password_hash))
+        .filter(users::password_hash.is_not_null())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(email, hash)| Some((email, hash?)))
+        .collect())
 }
 
 /// Finds a user by id.
