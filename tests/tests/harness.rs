@@ -157,7 +157,27 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     let db = TestDb::create();
     create_admin(&db.url);
     let log_path = db.dir.join("server.log");
-    let log = std::fs::File::create(&log_path).unwrap();
+    let (child, port) = launch(&db, &log_path, env);
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        log_path,
+        child,
+        db,
+    }
+}
+
+/// Starts the server binary on `db`, its standard error appended to `log_path`, and waits for
+/// the port it listens on.
+fn launch(db: &TestDb, log_path: &std::path::Path, env: &[(&str, &str)]) -> (Child, u16) {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .unwrap();
     let mut command = Command::new(BINARY);
     command
         .env_clear()
@@ -187,23 +207,13 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
             }
         }
     });
-    let port = match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(Some(port)) => port,
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(Some(port)) => (child, port),
         _ => {
             let _ = child.kill();
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let log = std::fs::read_to_string(log_path).unwrap_or_default();
             panic!("the server did not start; its log:\n{log}");
         }
-    };
-    TestApp {
-        address: format!("http://127.0.0.1:{port}"),
-        client: Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
-        log_path,
-        child,
-        db,
     }
 }
 
@@ -264,6 +274,18 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// Stops the server (as kill -9 would), runs `between` on its database while no server has
+    /// it open, and starts the same binary on the same database again (its log appended to the
+    /// same file): an upgrade, a restore, an operator's repair.
+    pub fn restart_after(&mut self, between: impl FnOnce(&TestDb)) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        between(&self.db);
+        let (child, port) = launch(&self.db, &self.log_path, &[]);
+        self.child = child;
+        self.address = format!("http://127.0.0.1:{port}");
+    }
+
     /// An absolute URL for a path.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)

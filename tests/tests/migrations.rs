@@ -138,3 +138,90 @@ fn field_winners_survive_their_move_into_the_op_log() {
         ),
     }
 }
+
+/// The versions of issue 18's migrations, newest first: pull positions, per-clinic emails,
+/// sessions.
+const HARDENING: [&str; 3] = ["20261203180005", "20261203100002", "20261203100001"];
+
+/// Takes a database back to before the hardening migrations, data and all.
+fn revert_hardening(db: &TestDb) {
+    fn revert<DB, C>(conn: &mut C, migrations: fn() -> diesel_migrations::EmbeddedMigrations)
+    where
+        DB: diesel::backend::Backend,
+        C: MigrationHarness<DB>,
+        diesel_migrations::EmbeddedMigrations: MigrationSource<DB>,
+    {
+        for name in HARDENING {
+            let reverted = conn.revert_last_migration(migrations()).unwrap();
+            assert!(
+                reverted.to_string().ends_with(name),
+                "{reverted} is not {name}"
+            );
+        }
+    }
+    match backend() {
+        Backend::Sqlite => revert(&mut SqliteConnection::establish(&db.url).unwrap(), || {
+            SQLITE_MIGRATIONS
+        }),
+        Backend::Postgres(_) => revert(&mut PgConnection::establish(&db.url).unwrap(), || {
+            POSTGRES_MIGRATIONS
+        }),
+    }
+}
+
+/// A clinic in use, upgraded: the server starts on a database whose accounts, sign-ins and
+/// records were made before the hardening migrations, and nobody notices but the new rules.
+#[tokio::test]
+async fn a_database_in_use_before_the_hardening_migrations_upgrades_with_everyone_signed_in() {
+    use crate::phone::Phone;
+    use reqwest::StatusCode;
+    let mut app = spawn_app().await;
+    let admin = app.admin().await;
+    let counselor = app.counselor(&admin).await;
+    let patient = app.patient(&counselor).await;
+    let mut phone = Phone::new(patient.clone());
+    phone.checkin(6, &["stress"]);
+    phone.push(&app).await;
+
+    app.restart_after(revert_hardening);
+
+    // The phone's sign-in goes on: its access token names a session the upgrade made of its
+    // refresh-token family, and the refresh token still rotates.
+    assert_eq!(
+        app.get("/v1/me", Some(&patient.access)).await.status(),
+        StatusCode::OK
+    );
+    let (status, refreshed) = status_and_json(
+        app.post(
+            "/v1/auth/refresh",
+            None,
+            &serde_json::json!({ "refresh_token": patient.refresh }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    // Passwords survived the rebuilt accounts table, and the records their owners wrote.
+    let again = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (status, checkins) = status_and_json(
+        app.get(
+            &format!("/v1/patients/{}/checkins", patient.user_id),
+            Some(&counselor.access),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{checkins}");
+    assert_eq!(checkins["items"].as_array().unwrap().len(), 1, "{checkins}");
+    // And the new rule holds: an email is unique within its clinic only.
+    let (status, body) = status_and_json(
+        app.post(
+            "/v1/clinicians",
+            Some(&again.access),
+            &serde_json::json!({ "email": counselor.email, "display_name": "Twin" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+}
