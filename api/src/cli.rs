@@ -7,10 +7,9 @@ use crate::auth::password;
 use crate::clock::now_ms;
 use crate::domain::{display_name, Email, Role};
 use crate::repo::accounts;
-use crate::secret::Secret;
+use crate::secret_input::read_new_password;
 use crate::settings::{DatabaseSettings, Settings};
 use crate::startup::{open_database, Application};
-use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -206,29 +205,4 @@ fn create_admin(args: &[String]) -> Result<(), String> {
         serde_json::json!({ "id": user_id, "clinic_id": clinic_id, "email": email.as_str(), "role": "admin" })
     );
     Ok(())
-}
-
-/// A new password: asked for twice after `prompt`, without echo, when standard input is a
-/// terminal; else the first line of standard input.
-pub(crate) fn read_new_password(prompt: &str) -> Result<Secret<String>, String> {
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        let ask = |prompt: &str| -> Result<String, String> {
-            eprint!("{prompt}");
-            let _ = std::io::stderr().flush();
-            rpassword::read_password().map_err(|e| format!("cannot read the password: {e}"))
-        };
-        let first = ask(prompt)?;
-        let again = ask("the same password again: ")?;
-        if first != again {
-            return Err("the two passwords differ; nothing was created".into());
-        }
-        return Ok(Secret::new(first));
-    }
-    let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-    Ok(Secret::new(line.trim_end_matches(['\r', '\n']).to_string()))
 }

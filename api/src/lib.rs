@@ -17,6 +17,7 @@ pub mod repo;
 pub mod routes;
 pub mod schedule;
 pub mod secret;
+pub mod secret_input;
 pub mod settings;
 pub mod startup;
 pub mod state;

@@ -73,6 +73,9 @@ pub struct DatabaseSettings {
 /// Log frames in a MiB (SQLite's default page is 4 KiB).
 const FRAMES_PER_MIB: i32 = 256;
 
+/// Log frames past which the SQLite checkpointer starts the log over by default: 64 MiB.
+const DEFAULT_WAL_RESTART_FRAMES: i32 = 64 * FRAMES_PER_MIB;
+
 impl DatabaseSettings {
     /// Builds database settings from a URL, picking the backend by its scheme.
     pub fn from_url(url: &str, pool_size: u32, acquire_timeout: Duration) -> Self {
@@ -86,7 +89,7 @@ impl DatabaseSettings {
             backend,
             pool_size,
             acquire_timeout,
-            wal_restart_frames: crate::db::DEFAULT_WAL_RESTART_FRAMES,
+            wal_restart_frames: DEFAULT_WAL_RESTART_FRAMES,
         }
     }
 
@@ -353,7 +356,7 @@ impl Settings {
             small("TETHER_DB_POOL_SIZE", 8)?,
             Duration::from_millis(positive("TETHER_DB_TIMEOUT_MS", 5_000)?),
         );
-        let default_mib = crate::db::DEFAULT_WAL_RESTART_FRAMES / FRAMES_PER_MIB;
+        let default_mib = DEFAULT_WAL_RESTART_FRAMES / FRAMES_PER_MIB;
         database.wal_restart_frames = small(
             "TETHER_SQLITE_WAL_RESTART_MIB",
             u64::try_from(default_mib).unwrap_or(64),

@@ -8,8 +8,9 @@
 //!
 //! A passive checkpoint alone never lets the log start over while writes keep coming (a writer
 //! restarts it only after a checkpoint has copied every frame, and new frames keep arriving):
-//! under a sustained load the log grew to 2.9 GB. So once the log passes [`RESTART_FRAMES`], the
-//! thread takes the process's write lock and runs a `RESTART` checkpoint: with the passive
+//! under a sustained load the log grew to 2.9 GB. So once the log passes the restart size
+//! (`DatabaseSettings::wal_restart_frames`, 64 MiB by default), the thread takes the process's
+//! write lock and runs a `RESTART` checkpoint: with the passive
 //! rounds having copied nearly everything, it finishes the rest, and the next write starts the
 //! log from the beginning of the same file, which keeps its size (up to the limit in
 //! [`LOG_PRAGMAS`]).
@@ -35,13 +36,9 @@ use std::time::Duration;
 /// How often the log is copied back: a fraction of a second of writes at most.
 const INTERVAL: Duration = Duration::from_millis(100);
 
-/// Log frames (pages of 4 KiB) past which the log is started over under the write lock: 64 MiB
-/// unless `TETHER_SQLITE_WAL_RESTART_MIB` says otherwise.
-pub const RESTART_FRAMES: i32 = 16_384;
-
 /// What the server's connections run: only the checkpointer copies the log, and a log that grew
-/// past [`RESTART_FRAMES`] (readers kept it from starting over) is cut back to that size, 64 MiB,
-/// when it does start over.
+/// past the restart size (readers kept it from starting over) is cut back to 64 MiB when it
+/// does start over.
 pub const LOG_PRAGMAS: &str =
     "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;";
 

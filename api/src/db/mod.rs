@@ -9,8 +9,6 @@ pub mod fixed_sql;
 pub mod group_commit;
 pub mod schema;
 
-pub use checkpoint::RESTART_FRAMES as DEFAULT_WAL_RESTART_FRAMES;
-
 use crate::error::ApiError;
 use crate::settings::{Backend, DatabaseSettings};
 use diesel::connection::SimpleConnection;

@@ -107,7 +107,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
 pub fn run(args: &[String]) -> Result<(), String> {
     let args = parse(args)?;
     let password = if args.password_stdin {
-        crate::cli::read_new_password("password for every demo account: ")?
+        crate::secret_input::read_new_password("password for every demo account: ")?
     } else {
         Secret::new(Alphanumeric.sample_string(&mut OsRng, 16))
     };
