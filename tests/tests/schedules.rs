@@ -32,11 +32,26 @@ fn slot(from_week: i64, days: Value, minutes: i64) -> Value {
            "duration_min": minutes, "kind": "group", "title": "Evening group"})
 }
 
-async fn create_track(app: &TestApp, counselor: &Session, body: &Value) -> Value {
+pub(crate) async fn create_track(app: &TestApp, counselor: &Session, body: &Value) -> Value {
     let (status, track) =
         status_and_json(app.post("/v1/tracks", Some(&counselor.access), body).await).await;
     assert_eq!(status, StatusCode::CREATED, "{track}");
     track
+}
+
+/// Asks for a patient's enrollment in a track, as a counselor's screen would.
+pub(crate) async fn enroll(
+    app: &TestApp,
+    counselor: &Session,
+    track: &Value,
+    patient: Uuid,
+) -> reqwest::Response {
+    app.post(
+        &format!("/v1/tracks/{}/enrollments", track["id"].as_str().unwrap()),
+        Some(&counselor.access),
+        &json!({ "patient_id": patient }),
+    )
+    .await
 }
 
 async fn enroll_in(
@@ -45,19 +60,11 @@ async fn enroll_in(
     track: &Value,
     patient: Uuid,
 ) -> (StatusCode, Value) {
-    status_and_json(
-        app.post(
-            &format!("/v1/tracks/{}/enrollments", track["id"].as_str().unwrap()),
-            Some(&counselor.access),
-            &json!({ "patient_id": patient }),
-        )
-        .await,
-    )
-    .await
+    status_and_json(enroll(app, counselor, track, patient).await).await
 }
 
 /// Every session of the patient, through the read model, following pages.
-async fn sessions(app: &TestApp, reader: &Session, patient: Uuid) -> Vec<Value> {
+pub(crate) async fn sessions(app: &TestApp, reader: &Session, patient: Uuid) -> Vec<Value> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {

@@ -4,6 +4,7 @@
 
 use crate::harness::*;
 use crate::phone::Phone;
+use crate::schedules::{create_track, enroll, sessions};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -49,46 +50,13 @@ fn largest() -> Value {
     )
 }
 
-async fn define(app: &TestApp, counselor: &Session, body: &Value) -> Value {
-    let (status, track) =
-        status_and_json(app.post("/v1/tracks", Some(&counselor.access), body).await).await;
-    assert_eq!(status, StatusCode::CREATED, "{track}");
-    track
-}
-
-async fn enroll(
-    app: &TestApp,
-    counselor: &Session,
-    track: &Value,
-    patient: Uuid,
-) -> reqwest::Response {
-    app.post(
-        &format!("/v1/tracks/{}/enrollments", track["id"].as_str().unwrap()),
-        Some(&counselor.access),
-        &json!({ "patient_id": patient }),
-    )
-    .await
-}
-
-/// The patient's session ids, through the read model.
+/// The patient's session ids, through the read model; no session appears twice.
 async fn session_ids(app: &TestApp, reader: &Session, patient: Uuid) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut url = format!("/v1/patients/{patient}/sessions?limit=500");
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let (status, page) = status_and_json(app.get(&url, Some(&reader.access)).await).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        for item in page["items"].as_array().unwrap() {
-            assert!(out.insert(item["id"].as_str().unwrap().to_string()));
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return out,
-        }
+    for item in sessions(app, reader, patient).await {
+        assert!(out.insert(item["id"].as_str().unwrap().to_string()));
     }
+    out
 }
 
 /// Runs one statement straight on the test's database, as an operator (or an older server) would.
@@ -202,7 +170,7 @@ async fn a_track_whose_sessions_could_not_all_be_stored_is_refused_when_it_is_de
             78,
         ),
     ] {
-        let defined = define(&app, &counselor, &body).await;
+        let defined = create_track(&app, &counselor, &body).await;
         assert_eq!(defined["sessions_per_patient"], expected);
         let (status, enrolled) =
             status_and_json(enroll(&app, &counselor, &defined, who.user_id).await).await;
@@ -225,7 +193,7 @@ async fn a_stored_track_that_cannot_be_written_whole_is_refused_at_enrollment_an
     // A track an older server accepted: Kiritimati from 2000-01-01 at 00:00 every day (its
     // first session precedes the op schema's earliest time), and one of 52 weeks of 50 sessions
     // a day. Each is defined within today's limits and then rewritten in the database.
-    let early = define(
+    let early = create_track(
         &app,
         &counselor,
         &track(
@@ -249,7 +217,7 @@ async fn a_stored_track_that_cannot_be_written_whole_is_refused_at_enrollment_an
                    "duration_min": 15, "kind": "group", "title": "Group"})
         })
         .collect();
-    let huge = define(&app, &counselor, &largest()).await;
+    let huge = create_track(&app, &counselor, &largest()).await;
     execute(
         &app,
         &format!(
@@ -299,7 +267,7 @@ async fn the_largest_accepted_track_enrolls_whole_while_another_patient_pushes_a
     let enrolled_patient = app.patient(&counselor).await;
     let other = app.patient(&counselor).await;
 
-    let biggest = define(&app, &counselor, &largest()).await;
+    let biggest = create_track(&app, &counselor, &largest()).await;
     let total = MAX_SESSIONS;
     assert_eq!(biggest["sessions_per_patient"], total);
 
@@ -366,7 +334,7 @@ async fn concurrent_enrollments_by_one_counselor_each_write_their_sessions_once(
     let counselor = app.counselor(&admin).await;
     let a = app.patient(&counselor).await;
     let b = app.patient(&counselor).await;
-    let defined = define(
+    let defined = create_track(
         &app,
         &counselor,
         &track(
@@ -479,7 +447,7 @@ async fn measure_the_largest_enrollment_beside_small_pushes() {
     let admin = app.admin().await;
     let counselor = app.counselor(&admin).await;
     let other = app.patient(&counselor).await;
-    let biggest = define(&app, &counselor, &largest()).await;
+    let biggest = create_track(&app, &counselor, &largest()).await;
     let mut phone = Phone::new(other.clone());
     let mut enrolls = Vec::new();
     let mut pushes: Vec<Duration> = Vec::new();
