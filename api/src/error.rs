@@ -225,18 +225,14 @@ pub fn json_error_fallback<B>(
 
 impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
+        use diesel::result::Error;
         match err {
             Error::NotFound => Self::NotFound("not found".into()),
             // The connection went away under the request (a PostgreSQL restart or fail-over, a
             // proxy or the network cutting it): transient, so the phone is told to retry, which
             // is safe because every write is idempotent. The pool replaces the connection.
-            Error::DatabaseError(
-                kind @ (DatabaseErrorKind::ClosedConnection
-                | DatabaseErrorKind::UnableToSendCommand),
-                info,
-            ) => {
-                tracing::warn!(kind = ?kind, cause = %info.message(), "database connection lost");
+            lost if is_connection_lost(&lost) => {
+                tracing::warn!(cause = %lost, "database connection lost");
                 Self::Unavailable
             }
             // A connection lost at COMMIT (diesel then fails to roll back as well): whether the
@@ -252,6 +248,7 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
+/// Whether diesel says the connection itself is gone (closed, or a command could not be sent).
 fn is_connection_lost(err: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     matches!(

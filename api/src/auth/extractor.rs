@@ -150,11 +150,8 @@ impl FromRequest for AuthUser {
         if let Some(Authenticated(outcome)) = req.extensions_mut().remove::<Authenticated>() {
             return Box::pin(ready(outcome));
         }
-        // No middleware answer: a missing or bad token is refused at once, a good one checked
-        // against its session here.
-        match verify_token(req) {
-            Err(e) => Box::pin(ready(Err(e))),
-            Ok(_) => Box::pin(authenticate(req.clone())),
-        }
+        // No middleware answer (no `Authorization` header, which `authenticate` refuses before
+        // any read, or a route outside the middleware): judged here.
+        Box::pin(authenticate(req.clone()))
     }
 }
