@@ -22,9 +22,10 @@
 //! timeout, it tries a `RESTART` only when the passive round just copied every frame of the log
 //! (no reader holds an older snapshot of it), and a `RESTART` that meets a reader gives up at
 //! once (SQLite then finishes it as a passive one) and is tried again next round. While a reader
-//! stays, the log grows instead; it starts over in the first round after the reader has gone. Writing over blocks the file already has cost the
-//! pushes of a load test 10–30 % less of the write lock than emptying it with `TRUNCATE`, after
-//! which every commit had the file system find new blocks and cache pages for the log.
+//! stays, the log grows instead; it starts over in the first round after the reader has gone.
+//! Writing over blocks the file already has cost the pushes of a load test 10–30 % less of the
+//! write lock than emptying it with `TRUNCATE`, after which every commit had the file system
+//! find new blocks and cache pages for the log.
 
 use super::{WriterGuard, SQLITE_PRAGMAS};
 use diesel::connection::SimpleConnection;

@@ -19,7 +19,8 @@
 //!
 //! An idle pull (nothing new since the cursor) is reads only — the device's state and the heads
 //! of its readable patients' streams in one statement — writes nothing and answers with the same
-//! cursor; when that cursor is the pending epoch, its acknowledgement waits for the next page. Every other pull writes its new state in one write transaction (on SQLite through the
+//! cursor; when that cursor is the pending epoch, its acknowledgement waits for the next page.
+//! Every other pull writes its new state in one write transaction (on SQLite through the
 //! group-commit writer) that applies only if the device's row is still as the pull read it: two
 //! pulls of one device at once cannot both win; the later reads again (and the phone holding the
 //! earlier's cursor is told `invalid_cursor` next time and starts over). Epochs are never reused.

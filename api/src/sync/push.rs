@@ -9,11 +9,12 @@
 //! already used by another op is `device_seq_reused`.
 //!
 //! Receipts count only the caller's own device's ops: the sequence numbers of ops this push
-//! stores, of ops refused for good, and of duplicates logged under this device. An identical op (same id and content) re-sent by another device, whatever its
-//! `device_seq`, is answered as a duplicate (the server holds it; the phone drops it from its
-//! outbox) and credits nothing to the sender: a phone that signed in again as a new device and
-//! renumbered its outbox keeps a gap in its receipt where those numbers were, which no re-send
-//! fills and which tether-client never acts on (it prunes only up to `high_water`).
+//! stores, of ops refused for good, and of duplicates logged under this device. An identical op
+//! (same id and content) re-sent by another device, whatever its `device_seq`, is answered as a
+//! duplicate (the server holds it; the phone drops it from its outbox) and credits nothing to the
+//! sender: a phone that signed in again as a new device and renumbered its outbox keeps a gap in
+//! its receipt where those numbers were, which no re-send fills and which tether-client never
+//! acts on (it prunes only up to `high_water`).
 //!
 //! Values: sync-core's schema refuses what no backend may store faithfully (control characters
 //! in text, `control_character`; numbers beyond a field's range), each op on its own, so no
