@@ -5,7 +5,7 @@
 //! token's session row ([`auth_sessions::check`], through [`db::run`]) refuses a token whose
 //! session was signed out, ended by refresh-token reuse, or is past its absolute lifetime. That
 //! read is the price of revocation that takes effect on the next request on every server; its
-//! cost per request is measured with `tether-load --auth-only N` (see the README).
+//! cost per request is measured with `tether-load --auth-only N` (see docs/performance.md).
 //!
 //! The read happens in the [`check_bearer`] middleware, before the handler's extractors run:
 //! actix polls a handler's extractors together, so an extractor that waited for the database

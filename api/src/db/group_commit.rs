@@ -16,9 +16,8 @@
 //! journals and b-tree scratch space are `malloc`ed and freed by the thread writing, and when
 //! that role moved between request threads, each write freed what an earlier one had allocated
 //! in another thread's `malloc` arena and waited for that arena's lock, held by a thread busy
-//! with HTTP (and on two cores, often not running). Most of the times the thread holding the
-//! write lock went to sleep were such waits (perf: 264 of 331 in a load run, 77 since), and a
-//! 100-op push held the lock a quarter longer per op than a 1,000-op push doing the same work.
+//! with HTTP (and on two cores, often not running), all while holding the write lock. Profiles
+//! of those waits are in docs/performance.md.
 //!
 //! What each writer sees is unchanged: its work is all-or-nothing (a failing write rolls back to
 //! its savepoint and the others go on), it is answered only after the shared commit is durable,

@@ -38,7 +38,7 @@ pub const MAX_SESSIONS_PER_WEEK: usize = 10;
 /// a few more). An enrollment writes five ops a session in one push, which on SQLite holds the
 /// one write lock while it is stored: 200 sessions are 1,000 ops, the most a phone may push at
 /// once (`TETHER_MAX_BATCH_OPS`), so no enrollment keeps other pushes waiting longer than the
-/// largest push does (about 15 ms of the write lock in a release build).
+/// largest push does (the figure is in docs/performance.md).
 pub const MAX_SESSIONS: usize = 200;
 /// Longest track or title name, in characters.
 pub const MAX_NAME_CHARS: usize = 120;
