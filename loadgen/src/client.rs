@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use sync_core::op::op_id;
 use sync_core::{Clock, DocKind, Op};
+use tether_test_support::http;
 use uuid::Uuid;
 
 const USER_PASSWORD: &str = "a long enough password";
@@ -86,11 +87,8 @@ impl Api {
     }
 
     async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Res<Value> {
-        let mut req = self.client.post(format!("{}{path}", self.base)).json(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let response = req.send().await?;
+        let url = format!("{}{path}", self.base);
+        let response = http::post_json(&self.client, &url, token, body).await?;
         let status = response.status();
         let body: Value = response.json().await?;
         if !status.is_success() {
@@ -101,12 +99,9 @@ impl Api {
 
     /// One GET that must answer 200, with a bearer token when given; returns its latency.
     pub async fn get_ok(&self, path: &str, token: Option<&str>) -> Res<Duration> {
-        let mut req = self.client.get(format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
+        let url = format!("{}{path}", self.base);
         let started = std::time::Instant::now();
-        let response = req.send().await?;
+        let response = http::get(&self.client, &url, token).await?;
         let status = response.status();
         let _ = response.bytes().await?;
         let took = started.elapsed();

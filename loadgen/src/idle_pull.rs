@@ -8,12 +8,12 @@
 //! is idle. Printed: µs per idle pull (wall time, client included) and the cursor's length.
 
 use crate::client::{Api, Session};
-use crate::server::RunDb;
 use crate::stats::Latencies;
 use crate::Res;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 use std::time::{Duration, Instant};
+use tether_test_support::TestDatabase;
 use uuid::Uuid;
 
 /// Pulls before the measured ones (connections, caches, prepared statements).
@@ -31,7 +31,7 @@ pub struct IdleRun {
     pub lat: Latencies,
 }
 
-fn execute(db: &RunDb, sql: &str) -> Res<()> {
+fn execute(db: &TestDatabase, sql: &str) -> Res<()> {
     if db.is_postgres() {
         PgConnection::establish(&db.url)?.batch_execute(sql)?;
     } else {
@@ -44,7 +44,7 @@ fn execute(db: &RunDb, sql: &str) -> Res<()> {
 
 /// Adds `n` consenting patients to `counselor`'s care team, each with one session title written
 /// by `writer` (a device of the counselor) as stream number 1 of the patient's stream.
-fn seed(db: &RunDb, counselor: &Session, writer: Uuid, n: usize, first_seq: u64) -> Res<()> {
+fn seed(db: &TestDatabase, counselor: &Session, writer: Uuid, n: usize, first_seq: u64) -> Res<()> {
     let now = 1_764_000_000_000u64;
     let clinic = format!(
         "(SELECT clinic_id FROM users WHERE id = '{}')",
@@ -106,7 +106,7 @@ fn seed(db: &RunDb, counselor: &Session, writer: Uuid, n: usize, first_seq: u64)
 /// Grows the caseload to each of `sizes` in turn and measures `reps` idle pulls at each.
 pub async fn run(
     api: &Api,
-    db: &RunDb,
+    db: &TestDatabase,
     counselor: &Session,
     sizes: &[usize],
     reps: usize,

@@ -35,9 +35,10 @@ mod stats;
 
 use client::{Api, Device, Session, CHECKIN_FIELDS};
 use cpu::{per_item_us, CpuMeter};
-use server::{Backend, RunDb};
+use server::Backend;
 use stats::{rate, Latencies};
 use std::time::{Duration, Instant};
+use tether_test_support::TestDatabase;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -169,7 +170,7 @@ fn main() {
 
 fn real_main() -> Res<()> {
     let o = options()?;
-    let db = RunDb::create(&o.backend)?;
+    let db = server::create_database(&o.backend)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -257,7 +258,7 @@ impl Report {
     }
 }
 
-async fn run(o: &Options, db: &RunDb) -> Res<()> {
+async fn run(o: &Options, db: &TestDatabase) -> Res<()> {
     let name = if db.is_postgres() {
         "PostgreSQL"
     } else {
@@ -365,7 +366,7 @@ async fn run(o: &Options, db: &RunDb) -> Res<()> {
 
 /// Measures every ceiling method at 1,000 and 10,000 rows per transaction into a fresh table.
 async fn measure_ceiling(
-    db: &RunDb,
+    db: &TestDatabase,
     o: &Options,
     meter: &CpuMeter,
     round: &str,
@@ -395,7 +396,7 @@ async fn measure_ceiling(
 
 /// One ceiling measurement of `rows` rows, off the async threads.
 async fn ceiling_once(
-    db: &RunDb,
+    db: &TestDatabase,
     rows: usize,
     method: ceiling::Method,
     per_tx: usize,
@@ -437,7 +438,7 @@ type TaskWork = Vec<(String, Vec<u8>)>;
 async fn push_phase(
     api: &Api,
     devices: &mut [Device],
-    db: &RunDb,
+    db: &TestDatabase,
     o: &Options,
     batch: usize,
     ceiling: (ceiling::Method, usize),
@@ -631,7 +632,7 @@ async fn pull_phase(
 /// run's database, as autovacuum does on a live server soon after a burst of edits (a million
 /// edits leave a million dead row versions; timing pulls while autovacuum clears them would time
 /// the vacuum, not the history). Run before both history sizes alike.
-async fn settle(db: &RunDb) -> Res<()> {
+async fn settle(db: &TestDatabase) -> Res<()> {
     if !db.is_postgres() {
         return Ok(());
     }
@@ -764,7 +765,7 @@ async fn measure_alternately(
 /// database, which the run-to-run noise of a small machine cannot fake.
 async fn history_phase(
     api: &Api,
-    db: &RunDb,
+    db: &TestDatabase,
     counselor: &Session,
     o: &Options,
     report: &mut Report,

@@ -1,5 +1,6 @@
-//! A fresh database for one run, the real server started in-process on port 0, and the first
-//! admin created directly in the database the way `tether-api admin create` does.
+//! A fresh database for one run (from `tether-test-support`), the real server started in-process
+//! on port 0 (so the run's CPU meter counts it), and the first admin created directly in the
+//! database the way `tether-api admin create` does (there is no server binary to run it with).
 
 use crate::Res;
 use api::db::{self, DbPool};
@@ -8,11 +9,9 @@ use api::repo::accounts;
 use api::secret::Secret;
 use api::settings::Settings;
 use api::startup::Application;
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::mpsc;
-use uuid::Uuid;
+use tether_test_support::TestDatabase;
 
 /// The signing key of the load-test server (never a real deployment's).
 pub const JWT_SECRET: &str = "load-test-signing-key-that-is-long-enough-0123456789";
@@ -21,86 +20,12 @@ pub const ADMIN_EMAIL: &str = "admin@load.test";
 /// See [`ADMIN_EMAIL`].
 pub const ADMIN_PASSWORD: &str = "admin password for the load test";
 
-/// Which database to run against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Backend {
-    /// A temporary SQLite file.
-    Sqlite,
-    /// A fresh database on the server at this URL.
-    Postgres(String),
-}
+pub use tether_test_support::Backend;
 
-/// A database that exists for this run only; dropped (or deleted) when this value is.
-pub struct RunDb {
-    /// The URL the server is given.
-    pub url: String,
-    dir: PathBuf,
-    postgres: Option<(String, String)>,
-}
-
-impl RunDb {
-    /// Creates an empty database.
-    pub fn create(backend: &Backend) -> Res<Self> {
-        let dir = std::env::temp_dir().join(format!("tether-load-{}", Uuid::new_v4()));
-        std::fs::create_dir_all(&dir)?;
-        match backend {
-            Backend::Sqlite => Ok(Self {
-                url: dir.join("tether.db").display().to_string(),
-                dir,
-                postgres: None,
-            }),
-            Backend::Postgres(admin_url) => {
-                let name = format!("tether_load_{}", Uuid::new_v4().simple());
-                let mut conn = PgConnection::establish(admin_url)
-                    .map_err(|e| format!("cannot reach PostgreSQL at the given URL: {e}"))?;
-                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)?;
-                Ok(Self {
-                    url: with_database(admin_url, &name),
-                    dir,
-                    postgres: Some((admin_url.clone(), name)),
-                })
-            }
-        }
-    }
-
-    /// Whether this is PostgreSQL.
-    pub fn is_postgres(&self) -> bool {
-        self.postgres.is_some()
-    }
-
-    /// The PostgreSQL database's name.
-    pub fn database_name(&self) -> Option<&str> {
-        self.postgres.as_ref().map(|(_, name)| name.as_str())
-    }
-}
-
-impl Drop for RunDb {
-    fn drop(&mut self) {
-        if let Some((admin_url, name)) = &self.postgres {
-            if let Ok(mut conn) = PgConnection::establish(admin_url) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn);
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// `postgres://host/db?x` with its database replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let server = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{server}/{name}?{q}"),
-        None => format!("{server}/{name}"),
-    }
+/// This run's own database (a temporary SQLite file, or a fresh PostgreSQL database), gone when
+/// the value is dropped.
+pub fn create_database(backend: &Backend) -> Res<TestDatabase> {
+    Ok(TestDatabase::create(backend, "load")?)
 }
 
 /// The server's settings: production defaults except a fixed key, quiet logs, long-lived access

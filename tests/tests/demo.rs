@@ -1,7 +1,7 @@
 //! `tether-api demo`: run the real binary against a fresh database, then read what it made
 //! through the API as the demo counselor would.
 
-use crate::harness::{spawn_app, status_and_json, TestApp, TestDb};
+use crate::harness::{fresh_database, spawn_app, status_and_json, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -169,7 +169,7 @@ async fn running_the_demo_twice_refuses_clearly_and_changes_nothing() {
 
 #[test]
 fn the_demo_refuses_bad_options_with_a_clear_message() {
-    let db = TestDb::create();
+    let db = fresh_database();
     let out = demo(&db.url, &["--days", "3"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--days must be between 14 and 365"));

@@ -3,15 +3,14 @@
 //!
 //! The database is a fresh SQLite file in a temporary directory, or, when `TEST_POSTGRES_URL` is
 //! set, a fresh PostgreSQL database created on that server for this one test and dropped after.
+//! Both, and the server process, come from `tether-test-support`; this module adds what only
+//! tests want: fixed secrets, panics instead of errors, and the accounts a test starts from.
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
+use tether_test_support::{http, AdminAccount, RunningServer, ServerCommand};
+pub use tether_test_support::{Backend, TestDatabase};
 use uuid::Uuid;
 
 /// The signing key every test server uses, so tests can forge tokens (expired, tampered).
@@ -25,86 +24,15 @@ pub const USER_PASSWORD: &str = "a long enough password";
 
 const BINARY: &str = env!("CARGO_BIN_EXE_tether-api-under-test");
 
-/// Which database the suite runs against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Backend {
-    /// A temporary SQLite file.
-    Sqlite,
-    /// A fresh database on the server at this URL.
-    Postgres(String),
-}
-
-/// The backend chosen by the environment.
+/// The backend chosen by the environment (`TEST_POSTGRES_URL`).
 pub fn backend() -> Backend {
-    match std::env::var("TEST_POSTGRES_URL") {
-        Ok(url) if !url.trim().is_empty() => Backend::Postgres(url),
-        _ => Backend::Sqlite,
-    }
+    Backend::from_env()
 }
 
-/// A database that exists for one test.
-pub struct TestDb {
-    /// The URL the server is given.
-    pub url: String,
-    dir: PathBuf,
-    postgres: Option<(String, String)>,
-}
-
-impl TestDb {
-    /// Creates an empty database.
-    pub fn create() -> Self {
-        let dir = std::env::temp_dir().join(format!("tether-test-{}", Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        match backend() {
-            Backend::Sqlite => Self {
-                url: dir.join("tether.db").display().to_string(),
-                dir,
-                postgres: None,
-            },
-            Backend::Postgres(admin_url) => {
-                let name = format!("tether_test_{}", Uuid::new_v4().simple());
-                let mut conn = PgConnection::establish(&admin_url)
-                    .unwrap_or_else(|e| panic!("TEST_POSTGRES_URL is set but unreachable: {e}"));
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .unwrap();
-                Self {
-                    url: with_database(&admin_url, &name),
-                    dir,
-                    postgres: Some((admin_url, name)),
-                }
-            }
-        }
-    }
-}
-
-/// `postgres://host/db?x` with its database replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let server = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{server}/{name}?{q}"),
-        None => format!("{server}/{name}"),
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some((admin_url, name)) = &self.postgres {
-            if let Ok(mut conn) = PgConnection::establish(admin_url) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn);
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// An empty database on the suite's backend, for this test only.
+pub fn fresh_database() -> TestDatabase {
+    TestDatabase::create(&backend(), "test")
+        .unwrap_or_else(|e| panic!("cannot create the test's database: {e}"))
 }
 
 /// Tokens from a sign-in or activation.
@@ -140,11 +68,10 @@ pub struct TestApp {
     pub address: String,
     /// A client with no default headers.
     pub client: Client,
-    /// The server's log file (stderr).
-    pub log_path: PathBuf,
-    child: Child,
+    /// Declared before `db`: the process is gone before its database is dropped.
+    server: RunningServer,
     /// Kept so the database outlives the server.
-    pub db: TestDb,
+    pub db: TestDatabase,
 }
 
 /// Starts a server with default settings.
@@ -154,66 +81,27 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server with extra environment variables.
 pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
-    let db = TestDb::create();
+    let db = fresh_database();
     create_admin(&db.url);
-    let log_path = db.dir.join("server.log");
-    let (child, port) = launch(&db, &log_path, env);
+    let command = ServerCommand::new(BINARY, &db)
+        .clean_environment()
+        .envs([
+            ("TETHER_JWT_SECRET", JWT_SECRET),
+            ("TETHER_LOG", "info"),
+            ("TETHER_LOG_FORMAT", "json"),
+            ("TETHER_DB_POOL_SIZE", "4"),
+            ("TETHER_SHUTDOWN_SECS", "10"),
+        ])
+        .envs(env.iter().copied());
+    let server = RunningServer::start(command).unwrap_or_else(|e| panic!("{e}"));
     TestApp {
-        address: format!("http://127.0.0.1:{port}"),
+        address: server.address(),
         client: Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap(),
-        log_path,
-        child,
+        server,
         db,
-    }
-}
-
-/// Starts the server binary on `db`, its standard error appended to `log_path`, and waits for
-/// the port it listens on.
-fn launch(db: &TestDb, log_path: &std::path::Path, env: &[(&str, &str)]) -> (Child, u16) {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_path)
-        .unwrap();
-    let mut command = Command::new(BINARY);
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &db.url)
-        .env("TETHER_BIND", "127.0.0.1:0")
-        .env("TETHER_JWT_SECRET", JWT_SECRET)
-        .env("TETHER_LOG", "info")
-        .env("TETHER_LOG_FORMAT", "json")
-        .env("TETHER_DB_POOL_SIZE", "4")
-        .env("TETHER_SHUTDOWN_SECS", "10");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(port) = line.strip_prefix("tether-api listening on port ") {
-                let _ = tx.send(port.trim().parse::<u16>().ok());
-            }
-        }
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(Some(port)) => (child, port),
-        _ => {
-            let _ = child.kill();
-            let log = std::fs::read_to_string(log_path).unwrap_or_default();
-            panic!("the server did not start; its log:\n{log}");
-        }
     }
 }
 
@@ -225,27 +113,14 @@ pub fn admin_create(
     clinic: &str,
     password: &str,
 ) -> std::process::Output {
-    let mut child = Command::new(BINARY)
-        .args([
-            "admin",
-            "create",
-            "--email",
-            email,
-            "--name",
-            "Ada Admin",
-            "--clinic",
-            clinic,
-        ])
-        .env("DATABASE_URL", database_url)
-        .env("TETHER_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    child.wait_with_output().unwrap()
+    let admin = AdminAccount {
+        email,
+        name: "Ada Admin",
+        clinic,
+        password,
+    };
+    tether_test_support::run_admin_create(BINARY.as_ref(), database_url, &admin)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Creates the first admin of a test database.
@@ -261,15 +136,11 @@ fn create_admin(database_url: &str) {
 impl Drop for TestApp {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            let log = self.log();
-            let tail: Vec<&str> = log.lines().rev().take(20).collect();
             eprintln!("--- last server log lines (newest first) ---");
-            for line in tail {
+            for line in self.server.log_tail(20) {
                 eprintln!("{line}");
             }
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -277,13 +148,12 @@ impl TestApp {
     /// Stops the server (as kill -9 would), runs `between` on its database while no server has
     /// it open, and starts the same binary on the same database again (its log appended to the
     /// same file): an upgrade, a restore, an operator's repair.
-    pub fn restart_after(&mut self, between: impl FnOnce(&TestDb)) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        between(&self.db);
-        let (child, port) = launch(&self.db, &self.log_path, &[]);
-        self.child = child;
-        self.address = format!("http://127.0.0.1:{port}");
+    pub fn restart_after(&mut self, between: impl FnOnce(&TestDatabase)) {
+        let db = &self.db;
+        self.server
+            .restart_after(|| between(db))
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.address = self.server.address();
     }
 
     /// An absolute URL for a path.
@@ -293,20 +163,16 @@ impl TestApp {
 
     /// POSTs JSON, with a bearer token when given.
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        let mut req = self.client.post(self.url(path)).json(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        req.send().await.unwrap()
+        http::post_json(&self.client, &self.url(path), token, body)
+            .await
+            .unwrap()
     }
 
     /// GETs a path, with a bearer token when given.
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
-        let mut req = self.client.get(self.url(path));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        req.send().await.unwrap()
+        http::get(&self.client, &self.url(path), token)
+            .await
+            .unwrap()
     }
 
     /// Signs in; panics unless it succeeds.
@@ -415,31 +281,25 @@ impl TestApp {
 
     /// Everything the server has logged so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+        self.server.log()
     }
 
     /// Sends SIGTERM, as an orchestrator does before it replaces a server.
     pub fn send_sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        assert!(self.server.terminate().unwrap().success());
     }
 
     /// Waits for the process to exit; returns whether it exited cleanly.
     pub fn wait_for_exit(&mut self) -> bool {
-        self.child.wait().unwrap().success()
+        self.server.wait().unwrap().success()
     }
 }
 
 /// The status and JSON body of a response (panics when the body is not JSON).
 pub async fn status_and_json(response: Response) -> (StatusCode, Value) {
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    let body = serde_json::from_str(&text)
-        .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text:?}"));
-    (status, body)
+    http::status_and_json(response)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Asserts an error response: status, the JSON error shape, and its code.
@@ -457,17 +317,4 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
         "error without a message: {body}"
     );
     body
-}
-
-#[test]
-fn a_postgres_url_gets_its_database_replaced() {
-    assert_eq!(
-        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
-        "postgres://postgres@127.0.0.1:5432/x"
-    );
-    assert_eq!(
-        with_database("postgres://u:p@h/test?sslmode=disable", "x"),
-        "postgres://u:p@h/x?sslmode=disable"
-    );
-    assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
 }

@@ -26,7 +26,7 @@ fn both_backends_have_the_same_migration_versions() {
 
 #[test]
 fn migrations_go_up_down_and_up_again() {
-    let db = TestDb::create();
+    let db = fresh_database();
     match backend() {
         Backend::Sqlite => {
             let mut conn = SqliteConnection::establish(&db.url).unwrap();
@@ -124,7 +124,7 @@ fn winners_survive_the_move<C, DB>(
 
 #[test]
 fn field_winners_survive_their_move_into_the_op_log() {
-    let db = TestDb::create();
+    let db = fresh_database();
     match backend() {
         Backend::Sqlite => winners_survive_the_move(
             &mut SqliteConnection::establish(&db.url).unwrap(),
@@ -144,7 +144,7 @@ fn field_winners_survive_their_move_into_the_op_log() {
 const HARDENING: [&str; 3] = ["20261203180005", "20261203100002", "20261203100001"];
 
 /// Takes a database back to before the hardening migrations, data and all.
-fn revert_hardening(db: &TestDb) {
+fn revert_hardening(db: &TestDatabase) {
     fn revert<DB, C>(conn: &mut C, migrations: fn() -> diesel_migrations::EmbeddedMigrations)
     where
         DB: diesel::backend::Backend,

@@ -16,6 +16,7 @@ use rand::Rng;
 use serde_json::json;
 use sync_core::op::op_id;
 use sync_core::{Clock, DocKind, Op};
+use tether_test_support::http;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
@@ -91,11 +92,10 @@ impl Api {
         token: Option<&str>,
         body: serde_json::Value,
     ) -> Result<serde_json::Value, String> {
-        let mut req = self.http.post(format!("{}{path}", self.base)).json(&body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let r = req.send().await.map_err(|e| e.to_string())?;
+        let url = format!("{}{path}", self.base);
+        let r = http::post_json(&self.http, &url, token, &body)
+            .await
+            .map_err(|e| e.to_string())?;
         let status = r.status();
         let v: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
         if !status.is_success() {
