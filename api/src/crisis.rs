@@ -6,52 +6,30 @@ use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::trends::flags::{is_crisis, FlagSettings};
 use diesel::prelude::*;
-use serde::Serialize;
-
-/// One place to reach help.
-#[derive(Debug, Clone, Serialize)]
-pub struct Resource {
-    /// Who answers.
-    pub name: &'static str,
-    /// Number to call.
-    pub phone: &'static str,
-    /// Number to text, if any.
-    pub text: Option<&'static str>,
-    /// What it is for.
-    pub description: &'static str,
-}
-
-/// Crisis resources for the phone to show.
-#[derive(Debug, Clone, Serialize)]
-pub struct CrisisResources {
-    /// A first line to show.
-    pub message: &'static str,
-    /// Where to reach help, most immediate first.
-    pub resources: Vec<Resource>,
-}
+use sync_core::wire::{CrisisResource, CrisisResources};
 
 /// The resources (United States).
 pub fn resources() -> CrisisResources {
     CrisisResources {
-        message: "You are not alone. If you are in danger or thinking about harming yourself, call 911 or 988 now. Your care team has been alerted.",
+        message: "You are not alone. If you are in danger or thinking about harming yourself, call 911 or 988 now. Your care team has been alerted.".into(),
         resources: vec![
-            Resource {
-                name: "988 Suicide & Crisis Lifeline",
-                phone: "988",
-                text: Some("988"),
-                description: "Free, confidential support 24/7 for people in distress, including substance-use crises.",
+            CrisisResource {
+                name: "988 Suicide & Crisis Lifeline".into(),
+                phone: "988".into(),
+                text: Some("988".into()),
+                description: "Free, confidential support 24/7 for people in distress, including substance-use crises.".into(),
             },
-            Resource {
-                name: "SAMHSA National Helpline",
-                phone: "1-800-662-4357",
+            CrisisResource {
+                name: "SAMHSA National Helpline".into(),
+                phone: "1-800-662-4357".into(),
                 text: None,
-                description: "Free, confidential treatment referral and information, 24/7, in English and Spanish.",
+                description: "Free, confidential treatment referral and information, 24/7, in English and Spanish.".into(),
             },
-            Resource {
-                name: "Emergency services",
-                phone: "911",
+            CrisisResource {
+                name: "Emergency services".into(),
+                phone: "911".into(),
                 text: None,
-                description: "For a medical emergency or immediate danger.",
+                description: "For a medical emergency or immediate danger.".into(),
             },
         ],
     }

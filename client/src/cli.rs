@@ -651,10 +651,7 @@ async fn run(args: Args) -> Result<(), Failure> {
                         s
                     });
                     if let Some(help) = r.crisis_resources.filter(|_| !args.json) {
-                        eprintln!(
-                            "{}",
-                            help["message"].as_str().unwrap_or("Help is available now.")
-                        );
+                        eprintln!("{}", help.message);
                     }
                     Ok(())
                 }

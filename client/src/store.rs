@@ -7,11 +7,13 @@
 //! push result and a pull page are each applied in one transaction too, so an interrupted sync
 //! leaves a state from which the next sync simply carries on.
 //!
-//! The replica is stored as field registers and merged in SQL with the same `(hlc, op id)` order
-//! as sync-core's [`sync_core::wins`]: HLC text is fixed-width hex and op ids are lowercase
-//! hyphenated UUIDs, so comparing the strings compares the stamps.
+//! The replica is stored as field registers. Which write wins a register is sync-core's decision
+//! ([`sync_core::wins`], the order every replica and the server use): a merge reads the stamps
+//! stored for the documents it touches, lets sync-core pick each field's winner, and writes only
+//! the winners (see [`merge_fields`]).
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use diesel::connection::SimpleConnection;
@@ -256,30 +258,97 @@ impl FieldRow {
     }
 }
 
-/// Merges one register into the replica table: kept only if its `(hlc, op)` beats the stored one.
-fn upsert_field(
+/// A register's stamp as stored: what an incoming state must beat.
+#[derive(QueryableByName)]
+struct StampRow {
+    #[diesel(sql_type = Text)]
+    field: String,
+    #[diesel(sql_type = Text)]
+    hlc: String,
+    #[diesel(sql_type = Text)]
+    op: String,
+}
+
+/// The stamp `(hlc, op id)` of every field stored for one document.
+fn stored_stamps(
     conn: &mut SqliteConnection,
     key: &DocKey,
-    field: &str,
-    value: &Value,
-    hlc: &Hlc,
-    op: &Uuid,
-) -> Result<(), StoreError> {
-    diesel::sql_query(
-        "INSERT INTO fields (patient, kind, doc, field, value, hlc, op) VALUES (?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (patient, kind, doc, field) DO UPDATE \
-         SET value = excluded.value, hlc = excluded.hlc, op = excluded.op \
-         WHERE excluded.hlc > fields.hlc OR (excluded.hlc = fields.hlc AND excluded.op > fields.op)",
+) -> Result<HashMap<String, (Hlc, Uuid)>, StoreError> {
+    let rows: Vec<StampRow> = diesel::sql_query(
+        "SELECT field, hlc, op FROM fields WHERE patient = ? AND kind = ? AND doc = ?",
     )
     .bind::<Text, _>(key.patient.to_string())
     .bind::<Text, _>(key.kind.as_str())
     .bind::<Text, _>(key.doc.to_string())
-    .bind::<Text, _>(field)
-    .bind::<Text, _>(value.to_string())
-    .bind::<Text, _>(hlc.to_string())
-    .bind::<Text, _>(op.to_string())
+    .load(conn)?;
+    let bad = || StoreError::Corrupt("field");
+    rows.into_iter()
+        .map(|r| {
+            let stamp = (
+                r.hlc.parse().map_err(|_| bad())?,
+                r.op.parse().map_err(|_| bad())?,
+            );
+            Ok((r.field, stamp))
+        })
+        .collect()
+}
+
+/// Merges field states into the replica table. sync-core decides each field's winner among its
+/// stored register and the states (in any order, repeats allowed); SQL only reads the stored
+/// stamps, one statement per document, and writes each field won, once, at its final state.
+/// Runs inside the caller's transaction.
+fn merge_fields(conn: &mut SqliteConnection, states: &[FieldState]) -> Result<(), StoreError> {
+    let mut stamps: HashMap<DocKey, HashMap<String, (Hlc, Uuid)>> = HashMap::new();
+    let mut won: BTreeMap<(DocKey, &str), &FieldState> = BTreeMap::new();
+    for s in states {
+        let key = s.key();
+        let held = match stamps.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(stored_stamps(conn, &key)?),
+        };
+        let beats = held
+            .get(&s.field)
+            .is_none_or(|(hlc, op)| sync_core::wins((&s.hlc, &s.op), (hlc, op)));
+        if beats {
+            held.insert(s.field.clone(), (s.hlc, s.op));
+            won.insert((key, &s.field), s);
+        }
+    }
+    for s in won.into_values() {
+        write_field(conn, s)?;
+    }
+    Ok(())
+}
+
+/// Stores a register that sync-core judged the winner of its field.
+fn write_field(conn: &mut SqliteConnection, s: &FieldState) -> Result<(), StoreError> {
+    diesel::sql_query(
+        "INSERT INTO fields (patient, kind, doc, field, value, hlc, op) VALUES (?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (patient, kind, doc, field) DO UPDATE \
+         SET value = excluded.value, hlc = excluded.hlc, op = excluded.op",
+    )
+    .bind::<Text, _>(s.patient.to_string())
+    .bind::<Text, _>(s.kind.as_str())
+    .bind::<Text, _>(s.doc.to_string())
+    .bind::<Text, _>(&s.field)
+    .bind::<Text, _>(s.value.to_string())
+    .bind::<Text, _>(s.hlc.to_string())
+    .bind::<Text, _>(s.op.to_string())
     .execute(conn)?;
     Ok(())
+}
+
+/// The register a local op writes.
+fn state_of(op: &Op) -> FieldState {
+    FieldState {
+        patient: op.patient,
+        kind: op.kind,
+        doc: op.doc,
+        field: op.field.clone(),
+        value: op.value.clone(),
+        hlc: op.hlc,
+        op: op.id,
+    }
 }
 
 fn device_row(conn: &mut SqliteConnection) -> Result<Option<DeviceInfo>, StoreError> {
@@ -530,11 +599,12 @@ impl Store {
                     device_seq: seq,
                 };
                 sync_core::validate(&op).map_err(StoreError::Invalid)?;
-                upsert_field(c, &w.key, &op.field, &op.value, &op.hlc, &op.id)?;
                 insert_outbox(c, &op)?;
                 seq += 1;
                 ops.push(op);
             }
+            let written: Vec<FieldState> = ops.iter().map(state_of).collect();
+            merge_fields(c, &written)?;
             save_clock(c, clock.last(), seq)?;
             Ok(ops)
         })
@@ -606,17 +676,15 @@ impl Store {
         self.conn.immediate_transaction(|c| {
             let device = device_row(c)?.ok_or(StoreError::NotSignedIn)?;
             let mut clock = clock_for(&device, wall, MAX_OBSERVE_DRIFT_MS);
-            let mut scratch = sync_core::Replica::new();
             for s in changes {
                 // The same schema check as for a local write: a bad state never enters the store.
-                scratch
-                    .apply_state(s.clone())
+                sync_core::schema::validate_value(s.kind, &s.field, &s.value)
                     .map_err(StoreError::Invalid)?;
-                upsert_field(c, &s.key(), &s.field, &s.value, &s.hlc, &s.op)?;
                 // A state stamped far in the future is merged (every replica must agree) but the
                 // local clock does not jump after it.
                 let _ = clock.observe(s.hlc);
             }
+            merge_fields(c, changes)?;
             save_clock(c, clock.last(), device.next_seq)?;
             prune_by_receipt(c, high_water)?;
             ensure_sync_row(c)?;

@@ -14,13 +14,13 @@
 //! 5xx and 429 are retried with backoff and jitter (inside [`Client::call`]); an expired access
 //! token is refreshed; any other 4xx stops the sync and is reported.
 
-use serde_json::json;
+use sync_core::wire::{CrisisResources, PullResponse, PushRequest, PushResponse};
+use sync_core::RejectCode;
 use uuid::Uuid;
 
 use crate::client::{success, system_ms, Client};
 use crate::error::ClientError;
 use crate::transport::{Method, Transport};
-use crate::wire::{PullResponse, PushResponse};
 
 /// A re-stamp happens at most this often per sync: if the server still finds the clock ahead
 /// after that, something other than this device's clock is wrong.
@@ -62,7 +62,7 @@ pub struct SyncReport {
     /// Field states received.
     pub pulled: usize,
     /// Where to get help now, when the server judged a pushed check-in a crisis.
-    pub crisis_resources: Option<serde_json::Value>,
+    pub crisis_resources: Option<CrisisResources>,
 }
 
 impl<T: Transport> Client<T> {
@@ -112,7 +112,8 @@ impl<T: Transport> Client<T> {
         if batch.is_empty() {
             return Ok(Phase::Pull);
         }
-        let body = json!({ "ops": batch });
+        let body = serde_json::to_value(PushRequest { ops: &batch[..] })
+            .map_err(|e| ClientError::Protocol(format!("cannot encode a push: {e}")))?;
         let response = self.call(Method::Post, "/v1/sync/push", Some(body)).await?;
         let answer: PushResponse = success(&response)?;
         report.push_batches += 1;
@@ -124,7 +125,7 @@ impl<T: Transport> Client<T> {
             let Some(id) = r.id.or_else(|| batch.get(r.index).map(|op| op.id)) else {
                 continue;
             };
-            if r.code == "clock_too_far_ahead" {
+            if r.is(RejectCode::ClockTooFarAhead) {
                 clock_ahead = true;
             } else {
                 refused.push((id, r.code.clone(), r.message.clone()));

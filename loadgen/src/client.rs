@@ -5,10 +5,10 @@ use crate::Res;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, StatusCode};
 use serde::de::IgnoredAny;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use sync_core::op::op_id;
+use sync_core::wire::{PullResponse, PushRequest, PushResponse};
 use sync_core::{Clock, DocKind, Op};
 use tether_test_support::http;
 use uuid::Uuid;
@@ -55,24 +55,8 @@ fn session(body: &Value, email: &str) -> Res<Session> {
     })
 }
 
-/// What the load generator reads of a push answer.
-#[derive(Deserialize)]
-struct PushAnswer {
-    accepted: Vec<IgnoredAny>,
-    duplicates: Vec<IgnoredAny>,
-    rejected: Vec<Value>,
-}
-
-/// What the load generator reads of a pull answer.
-#[derive(Deserialize)]
-pub struct PullAnswer {
-    /// The changes (only counted).
-    pub changes: Vec<IgnoredAny>,
-    /// The next cursor.
-    pub cursor: String,
-    /// More waiting.
-    pub has_more: bool,
-}
+/// A pull answer as the load generator reads it: the changes are only counted, never decoded.
+pub type PullAnswer = PullResponse<IgnoredAny>;
 
 impl Api {
     /// A client for the server on `port`.
@@ -189,7 +173,7 @@ impl Api {
         if status != StatusCode::OK {
             return Err(format!("push: {status}: {}", String::from_utf8_lossy(&bytes)).into());
         }
-        let answer: PushAnswer = serde_json::from_slice(&bytes)?;
+        let answer: PushResponse = serde_json::from_slice(&bytes)?;
         if answer.accepted.len() != count || !answer.rejected.is_empty() {
             return Err(format!(
                 "push: {} of {count} accepted, {} duplicates, rejected: {:?}",
@@ -300,7 +284,7 @@ impl Device {
                 ops.push(self.op(doc, field)?);
             }
         }
-        Ok(serde_json::to_vec(&json!({ "ops": ops }))?)
+        Ok(serde_json::to_vec(&PushRequest { ops })?)
     }
 
     /// `count` edits of existing check-in fields `(doc, field)`, taken round-robin from
@@ -319,7 +303,7 @@ impl Device {
             *next += 1;
             ops.push(self.op(*doc, field)?);
         }
-        Ok(serde_json::to_vec(&json!({ "ops": ops }))?)
+        Ok(serde_json::to_vec(&PushRequest { ops })?)
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`view`]: typed read views (check-in, exercise, session, plan) and the tombstone rule.
 //! - [`reject`]: the stable rejection codes.
 //! - [`text`]: which characters text may hold, for ops and for every other stored string.
+//! - [`wire`]: the sync protocol's JSON bodies (push, pull, receipt, error), for every side.
 //!
 //! No I/O, no async, no database, no clock read or random number except through what the caller
 //! injects; builds for `wasm32-unknown-unknown`.
@@ -74,6 +75,7 @@ pub mod replica;
 pub mod schema;
 pub mod text;
 pub mod view;
+pub mod wire;
 
 pub use hlc::{check_drift, Clock, ClockError, Hlc};
 pub use op::{wins, Author, DocKind, Op, Role};

@@ -53,9 +53,9 @@ pub enum ApplyOutcome {
     Duplicate,
 }
 
-/// The latest state of one field: the unit of a delta (and of a pull page).
+/// The latest state of one field: the unit of a delta (and of a pull page). A phone reads it
+/// from the server, so keys added by a later server are ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct FieldState {
     /// Owning patient.
     pub patient: Uuid,

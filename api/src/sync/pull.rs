@@ -32,7 +32,6 @@ use crate::error::ApiError;
 use crate::repo::pull_positions::{self, Change, CursorRow, DeviceState, Positions};
 use crate::repo::sync_store;
 use crate::sync::cursor::{self, Cursor};
-use serde::Serialize;
 use std::collections::HashMap;
 use sync_core::FieldState;
 use uuid::Uuid;
@@ -40,8 +39,9 @@ use uuid::Uuid;
 /// How often a pull reads again after another pull of the same device changed its state first.
 const ATTEMPTS: usize = 4;
 
-/// One page of changes.
-#[derive(Debug, Serialize)]
+/// One page of changes: the body of a pull answer ([`sync_core::wire::PullResponse`]) but the
+/// receipt.
+#[derive(Debug)]
 pub struct PullPage {
     /// Latest state of each changed field, in stream order per patient.
     pub changes: Vec<FieldState>,

@@ -28,33 +28,21 @@ use crate::domain::Role;
 use crate::error::ApiError;
 use crate::repo::sync_store::{self, Append, OpRow};
 use crate::sync::read_model::{self, Refresh};
-use crate::sync::receipts::{self, Receipt};
+use crate::sync::receipts;
 use diesel::Connection;
-use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use sync_core::wire::{Receipt, RejectedOp};
 use sync_core::{
     check_drift, may_write, validate, Author, DocKey, DocKind, FieldState, Op, RejectCode,
     Rejection,
 };
 use uuid::Uuid;
 
-/// An op the server refused, and why.
-#[derive(Debug, Clone, Serialize)]
-pub struct RejectedOp {
-    /// Position of the op in the pushed batch.
-    pub index: usize,
-    /// The op's id, when it could be read.
-    pub id: Option<Uuid>,
-    /// Stable machine-readable code.
-    pub code: String,
-    /// What is wrong, for a person; never quotes the value.
-    pub message: String,
-}
-
-/// The answer to a push.
-#[derive(Debug, Clone, Serialize)]
+/// The verdict on a push: what its answer ([`sync_core::wire::PushResponse`]) says, and what
+/// the crisis check needs.
+#[derive(Debug, Clone)]
 pub struct PushOutcome {
     /// Ops stored by this push.
     pub accepted: Vec<Uuid>,
@@ -65,7 +53,6 @@ pub struct PushOutcome {
     /// What the server holds of this device's ops.
     pub receipt: Receipt,
     /// The check-ins the push holds ops of, for the crisis check; not part of the answer.
-    #[serde(skip)]
     pub checkins: TakenCheckins,
 }
 
@@ -470,11 +457,7 @@ fn store(
         accepted: candidates.iter().map(|c| c.op.id).collect(),
         duplicates: verdicts.duplicates,
         rejected,
-        receipt: Receipt {
-            device_id: caller.device_id,
-            high_water: next.high_water,
-            gaps: receipts::gaps(next.high_water, &next.pending),
-        },
+        receipt: receipts::receipt(caller.device_id, next.high_water, &next.pending),
         checkins,
     }))
 }

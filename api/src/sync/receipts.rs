@@ -4,23 +4,12 @@
 //! contiguous high-water mark (every seq ≤ it has been received and judged) and the seqs it holds
 //! above it; the holes between are the gaps the phone should re-send.
 
-use serde::Serialize;
 use std::collections::BTreeSet;
+use sync_core::wire::Receipt;
 use uuid::Uuid;
 
 /// Most gap ranges reported at once; a phone re-sends these first and learns the rest next time.
 pub const MAX_REPORTED_GAPS: usize = 100;
-
-/// What a push or pull response tells a device about its own ops.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Receipt {
-    /// The device.
-    pub device_id: Uuid,
-    /// Every op with `device_seq <= high_water` has reached the server.
-    pub high_water: i64,
-    /// Inclusive ranges `[from, to]` above `high_water` that have not arrived.
-    pub gaps: Vec<[i64; 2]>,
-}
 
 /// A device's receipt state after new seqs arrive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +51,21 @@ pub fn unbroken_run(seqs: &[i64]) -> Option<(i64, i64)> {
     let (&low, &high) = (distinct.first()?, distinct.last()?);
     let span = usize::try_from(high.checked_sub(low)?).ok()?;
     (span.checked_add(1)? == distinct.len()).then_some((low, high))
+}
+
+/// What a push or pull answer tells `device_id` about its own ops, from its stored state.
+/// The database holds sequence numbers as BIGINT; every one stored is at least 1 and the mark
+/// starts at 0, so none is lost on the way to the wire's unsigned numbers.
+pub fn receipt(device_id: Uuid, high_water: i64, pending: &BTreeSet<i64>) -> Receipt {
+    let seq = |s: i64| u64::try_from(s).unwrap_or_default();
+    Receipt {
+        device_id,
+        high_water: seq(high_water),
+        gaps: gaps(high_water, pending)
+            .into_iter()
+            .map(|[from, to]| [seq(from), seq(to)])
+            .collect(),
+    }
 }
 
 /// The missing ranges between `high_water` and the highest pending seq.

@@ -5,10 +5,11 @@ use crate::db;
 use crate::error::ApiError;
 use crate::repo::sync_store;
 use crate::state::AppState;
-use crate::sync::pull::{self, PullPage};
-use crate::sync::receipts::{self, Receipt};
+use crate::sync::pull;
+use crate::sync::receipts;
 use actix_web::web;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use sync_core::wire::PullResponse;
 
 /// Query parameters.
 #[derive(Debug, Deserialize)]
@@ -18,16 +19,6 @@ pub struct PullQuery {
     pub cursor: Option<String>,
     /// Most changes in this page.
     pub limit: Option<usize>,
-}
-
-/// A page of changes plus the device's receipt.
-#[derive(Debug, Serialize)]
-pub struct PullResponse {
-    /// Changes, cursor and `has_more`.
-    #[serde(flatten)]
-    pub page: PullPage,
-    /// What the server holds of this device's ops.
-    pub receipt: Receipt,
 }
 
 /// Reads one page.
@@ -51,12 +42,10 @@ pub async fn pull(
         let device = caller.device_id.to_string();
         let (high_water, pending) = sync_store::load_receipt(conn, &device)?;
         Ok(PullResponse {
-            page,
-            receipt: Receipt {
-                device_id: caller.device_id,
-                high_water,
-                gaps: receipts::gaps(high_water, &pending),
-            },
+            changes: page.changes,
+            cursor: page.cursor,
+            has_more: page.has_more,
+            receipt: receipts::receipt(caller.device_id, high_water, &pending),
         })
     })
     .await?;

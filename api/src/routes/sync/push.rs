@@ -2,36 +2,18 @@
 
 use crate::auth::AuthUser;
 use crate::clock::now_ms;
-use crate::crisis::{self, CrisisResources};
+use crate::crisis;
 use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::sync::push::{self, PushLimits, PushOutcome};
+use crate::sync::push::{self, PushLimits};
 use actix_web::web;
-use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use sync_core::wire::{self, PushResponse};
 
-/// A batch of ops. Each is judged on its own, so one bad op never sinks the batch.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PushRequest {
-    /// The ops, in the order the device made them, each kept as its JSON text until it is
-    /// decoded on its own.
-    pub ops: Vec<Box<RawValue>>,
-}
-
-/// The push outcome plus the server's clock, so a phone can tell how far off its own is.
-#[derive(Debug, Serialize)]
-pub struct PushResponse {
-    /// Accepted, duplicate and rejected ops, and the device's receipt.
-    #[serde(flatten)]
-    pub outcome: PushOutcome,
-    /// Server wall time (ms since the epoch) when the push was judged.
-    pub server_time_ms: i64,
-    /// Present when a pushed check-in signals a crisis ("I need help now", or a lapse with a
-    /// craving at or above the crisis threshold): resources for the phone to show at once.
-    pub crisis_resources: Option<CrisisResources>,
-}
+/// A batch of ops, each kept as its JSON text until it is decoded on its own, so one bad op
+/// never sinks the batch.
+pub type PushRequest = wire::PushRequest<Vec<Box<RawValue>>>;
 
 /// Stores and merges a batch; answers only after it is committed.
 #[tracing::instrument(skip_all, fields(device_id = %caller.device_id, ops = body.ops.len()))]
@@ -79,7 +61,10 @@ pub async fn push(
         "push stored"
     );
     Ok(web::Json(PushResponse {
-        outcome,
+        accepted: outcome.accepted,
+        duplicates: outcome.duplicates,
+        rejected: outcome.rejected,
+        receipt: outcome.receipt,
         server_time_ms: now,
         crisis_resources: in_crisis.then(crisis::resources),
     }))
