@@ -552,7 +552,7 @@ fn page_from(read: Read, patient: Uuid, signed_in: &SignedIn) -> PatientPage {
                 FlagView {
                     severity,
                     severity_word,
-                    label: words(f.kind),
+                    label: f.kind.label().to_string(),
                     reason: f.reason.clone(),
                 }
             })
