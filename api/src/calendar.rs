@@ -2,6 +2,7 @@
 //! local time (the UTC offset the phone recorded with each check-in), and their `YYYY-MM-DD` form.
 
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use std::ops::RangeInclusive;
 
 /// The years a date may name wherever a request carries one (a date query parameter, a track's
@@ -62,7 +63,7 @@ pub fn format_day(days: i64) -> String {
 pub fn parse_day(text: &str, field: &str) -> Result<i64, ApiError> {
     let invalid = || {
         ApiError::validation(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             format!(
                 "{field} must be a date like 2026-03-31, in the years {}–{}",
                 DATE_YEARS.start(),

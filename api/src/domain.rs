@@ -1,6 +1,7 @@
 //! Small validated domain types that handlers parse request fields into.
 
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 /// What a user is to the clinic.
@@ -65,7 +66,7 @@ impl Email {
             Ok(Self(email))
         } else {
             Err(ApiError::validation(
-                "invalid_email",
+                ErrorCode::InvalidEmail,
                 "the email address is not valid",
             ))
         }
@@ -83,7 +84,7 @@ pub fn display_name(raw: &str, field: &str) -> Result<String, ApiError> {
     let count = name.chars().count();
     if count == 0 || count > 100 || !sync_core::text::is_one_line(name) {
         return Err(ApiError::validation(
-            "invalid_name",
+            ErrorCode::InvalidName,
             format!("{field} must be 1 to 100 characters without control characters"),
         ));
     }

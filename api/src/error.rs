@@ -3,12 +3,23 @@
 //! Each variant has an explicit HTTP status and a stable snake_case `code`; the body is always
 //! `{"error":{"code":"…","message":"…"}}`. Internal causes are logged (never sent) and carry no
 //! patient text or secrets, because nothing that reaches them formats a [`crate::secret::Secret`].
+//!
+//! This module sits below every other one in the crate: it imports nothing from it (the database
+//! layer converts its own pool errors).
+
+mod code;
+
+pub use code::{ErrorCode, Reach};
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+use std::error::Error as StdError;
+
+/// The cause of an internal error: any error, or a message of our own.
+pub type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// Every way a request can fail.
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +28,7 @@ pub enum ApiError {
     #[error("{message}")]
     Validation {
         /// Stable machine-readable code.
-        code: &'static str,
+        code: ErrorCode,
         /// What is wrong, for a person.
         message: String,
     },
@@ -37,7 +48,7 @@ pub enum ApiError {
     #[error("{message}")]
     Unauthorized {
         /// `missing_token`, `invalid_token`, `token_expired`, `invalid_credentials`, …
-        code: &'static str,
+        code: ErrorCode,
         /// What happened, for a person.
         message: String,
     },
@@ -57,7 +68,7 @@ pub enum ApiError {
     #[error("{message}")]
     Conflict {
         /// Stable machine-readable code.
-        code: &'static str,
+        code: ErrorCode,
         /// What conflicts.
         message: String,
     },
@@ -65,7 +76,7 @@ pub enum ApiError {
     #[error("{message}")]
     Gone {
         /// Stable machine-readable code.
-        code: &'static str,
+        code: ErrorCode,
         /// What expired.
         message: String,
     },
@@ -78,14 +89,14 @@ pub enum ApiError {
     /// The database could not be reached in time (503).
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable,
-    /// A bug or an unexpected failure (500). The cause is logged, not sent.
+    /// A bug or an unexpected failure (500). The cause (and its sources) is logged, never sent.
     #[error("an internal error occurred")]
-    Internal(String),
+    Internal(#[source] BoxError),
 }
 
 impl ApiError {
     /// A 422 with a code and message.
-    pub fn validation(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn validation(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Validation {
             code,
             message: message.into(),
@@ -93,71 +104,93 @@ impl ApiError {
     }
 
     /// A 401 with a code and message.
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn unauthorized(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Unauthorized {
             code,
             message: message.into(),
         }
     }
 
-    /// A 500 whose cause is logged.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        Self::Internal(cause.to_string())
+    /// A 500 whose cause is logged: an error (kept with its sources) or a message of our own.
+    pub fn internal(cause: impl Into<BoxError>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    /// A 500 whose cause is logged after what was being done (`"database"`).
+    pub fn internal_context(context: &'static str, cause: impl Into<BoxError>) -> Self {
+        Self::Internal(Box::new(Context {
+            context,
+            source: cause.into(),
+        }))
     }
 
     /// The stable machine-readable code of this error.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             Self::Validation { code, .. }
             | Self::Unauthorized { code, .. }
             | Self::Conflict { code, .. }
-            | Self::Gone { code, .. } => code,
-            Self::BadRequest(_) => "invalid_json",
-            Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::Forbidden(_) => "forbidden",
-            Self::NotFound(_) => "not_found",
-            Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::RateLimited { .. } => "too_many_attempts",
-            Self::Unavailable => "unavailable",
-            Self::Internal(_) => "internal",
+            | Self::Gone { code, .. } => *code,
+            Self::BadRequest(_) => ErrorCode::InvalidJson,
+            Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            Self::RateLimited { .. } => ErrorCode::TooManyAttempts,
+            Self::Unavailable => ErrorCode::Unavailable,
+            Self::Internal(_) => ErrorCode::Internal,
         }
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorDetail<'a>,
+/// What was being done when an internal error happened, in front of its cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}")]
+struct Context {
+    context: &'static str,
+    #[source]
+    source: BoxError,
+}
+
+/// Displays an error and every source under it, `outer: inner: innermost`, for the log.
+pub struct CauseChain<'a>(pub &'a (dyn StdError + 'static));
+
+impl std::fmt::Display for CauseChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
 }
 
 #[derive(Serialize)]
-struct ErrorDetail<'a> {
-    code: &'a str,
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail {
+    code: ErrorCode,
     message: String,
 }
 
 impl ResponseError for ApiError {
+    /// The status belongs to the code ([`ErrorCode::status`]), so an answer cannot carry a code
+    /// under a status the contract does not document it with.
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::Gone { .. } => StatusCode::GONE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.code()
+            .status()
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
         if let Self::Internal(cause) = self {
-            tracing::error!(cause = %cause, "internal error");
+            tracing::error!(cause = %CauseChain(cause.as_ref()), "internal error");
         }
         let mut response = HttpResponse::build(self.status_code());
         match self {
@@ -199,17 +232,7 @@ pub fn json_error_fallback<B>(
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();
-    let code = match status.as_u16() {
-        400 => "bad_request",
-        404 => "not_found",
-        405 => "method_not_allowed",
-        408 => "request_timeout",
-        413 => "payload_too_large",
-        415 => "unsupported_media_type",
-        431 => "headers_too_large",
-        500..=599 => "internal",
-        _ => "request_failed",
-    };
+    let code = ErrorCode::for_framework_status(status);
     let message = status
         .canonical_reason()
         .unwrap_or("the request failed")
@@ -243,7 +266,7 @@ impl From<diesel::result::Error> for ApiError {
             {
                 Self::from(*commit_error)
             }
-            other => Self::internal(format!("database: {other}")),
+            other => Self::internal_context("database", other),
         }
     }
 }
@@ -258,13 +281,6 @@ fn is_connection_lost(err: &diesel::result::Error) -> bool {
             _
         )
     )
-}
-
-impl From<crate::db::PoolError> for ApiError {
-    fn from(err: crate::db::PoolError) -> Self {
-        tracing::warn!(cause = %err, "no database connection available");
-        Self::Unavailable
-    }
 }
 
 impl From<actix_web::error::JsonPayloadError> for ApiError {
@@ -320,7 +336,7 @@ fn shape_hint(err: &serde_json::Error) -> String {
 impl From<actix_web::error::QueryPayloadError> for ApiError {
     fn from(_: actix_web::error::QueryPayloadError) -> Self {
         Self::validation(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "the query string has a missing or malformed parameter",
         )
     }
@@ -348,6 +364,43 @@ mod tests {
         let described = describe_json_error(&err);
         assert!(!described.contains("hunter2"), "{described}");
         assert!(described.contains("wrong type"), "{described}");
+    }
+
+    #[test]
+    fn an_internal_error_keeps_its_cause_chain_for_the_log_and_answers_none_of_it() {
+        let io = std::io::Error::other("disk on fire");
+        let err = ApiError::internal_context("database", io);
+        let ApiError::Internal(cause) = &err else {
+            panic!("not internal: {err:?}");
+        };
+        assert_eq!(
+            CauseChain(cause.as_ref()).to_string(),
+            "database: disk on fire"
+        );
+        assert_eq!(err.to_string(), "an internal error occurred");
+        assert_eq!(err.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = actix_web::body::to_bytes(err.error_response().into_body());
+        let body = read_body(body);
+        assert!(!body.contains("disk"), "{body}");
+        assert!(body.contains("\"internal\""), "{body}");
+    }
+
+    fn read_body<B>(body: B) -> String
+    where
+        B: std::future::Future<Output = Result<actix_web::web::Bytes, Box<dyn StdError>>>,
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let bytes = runtime.block_on(body).unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn a_plain_message_is_a_cause_too() {
+        let err = ApiError::internal("the writer has stopped");
+        assert_eq!(err.code(), "internal");
+        assert!(std::error::Error::source(&err).is_some());
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod dashboard_patient;
 mod database;
 mod dates;
 mod demo;
+mod error_codes;
 mod errors;
 mod fleet;
 mod hygiene;

@@ -16,6 +16,7 @@ use crate::clock::now_ms;
 use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::repo::auth_sessions::{self, Standing};
 use crate::state::AppState;
 use actix_web::body::MessageBody;
@@ -65,12 +66,14 @@ fn verify_token(req: &HttpRequest) -> Result<(AuthUser, Uuid, web::Data<AppState
         .get(header::AUTHORIZATION)
         .ok_or_else(|| {
             ApiError::unauthorized(
-                "missing_token",
+                ErrorCode::MissingToken,
                 "send an access token: Authorization: Bearer <token>",
             )
         })?
         .to_str()
-        .map_err(|_| ApiError::unauthorized("invalid_token", "the access token is not valid"))?;
+        .map_err(|_| {
+            ApiError::unauthorized(ErrorCode::InvalidToken, "the access token is not valid")
+        })?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
@@ -78,14 +81,17 @@ fn verify_token(req: &HttpRequest) -> Result<(AuthUser, Uuid, web::Data<AppState
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             ApiError::unauthorized(
-                "missing_token",
+                ErrorCode::MissingToken,
                 "send an access token: Authorization: Bearer <token>",
             )
         })?;
     let claims = state.jwt.verify(token)?;
     let session = claims.sid.ok_or_else(|| {
         // Signed before access tokens named their session: the phone refreshes and goes on.
-        ApiError::unauthorized("token_expired", "the access token has expired; refresh it")
+        ApiError::unauthorized(
+            ErrorCode::TokenExpired,
+            "the access token has expired; refresh it",
+        )
     })?;
     let user = AuthUser {
         user_id: claims.sub,
@@ -110,15 +116,15 @@ async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
             Ok(user)
         }
         Standing::Revoked => Err(ApiError::unauthorized(
-            "session_revoked",
+            ErrorCode::SessionRevoked,
             "this session was signed out; sign in again",
         )),
         Standing::Expired => Err(ApiError::unauthorized(
-            "session_expired",
+            ErrorCode::SessionExpired,
             "this sign-in has reached its maximum age; sign in again",
         )),
         Standing::Unknown => Err(ApiError::unauthorized(
-            "invalid_token",
+            ErrorCode::InvalidToken,
             "the access token is not valid",
         )),
     }

@@ -7,6 +7,7 @@
 
 use crate::domain::Role;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::secret::Secret;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -100,14 +101,16 @@ impl JwtKeys {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => ApiError::unauthorized(
-                    "token_expired",
+                    ErrorCode::TokenExpired,
                     "the access token has expired; refresh it",
                 ),
-                _ => ApiError::unauthorized("invalid_token", "the access token is not valid"),
+                _ => {
+                    ApiError::unauthorized(ErrorCode::InvalidToken, "the access token is not valid")
+                }
             })?;
         if data.claims.typ != ACCESS_TYPE {
             return Err(ApiError::unauthorized(
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 "the access token is not valid",
             ));
         }

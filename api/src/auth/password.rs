@@ -23,6 +23,7 @@
 //! ([`SignInCost`]).
 
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::secret::Secret;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, Params};
@@ -41,13 +42,13 @@ pub fn check_strength(password: &Secret<String>) -> Result<(), ApiError> {
     let p = password.expose();
     if p.chars().count() < MIN_PASSWORD_CHARS {
         return Err(ApiError::validation(
-            "weak_password",
+            ErrorCode::WeakPassword,
             format!("the password must be at least {MIN_PASSWORD_CHARS} characters long"),
         ));
     }
     if p.len() > MAX_PASSWORD_BYTES {
         return Err(ApiError::validation(
-            "weak_password",
+            ErrorCode::WeakPassword,
             format!("the password must be at most {MAX_PASSWORD_BYTES} bytes long"),
         ));
     }

@@ -13,7 +13,7 @@ use crate::db;
 use crate::repo::trends as q;
 use crate::routes::caseload::get::{build, CaseloadRow};
 use crate::state::AppState;
-use crate::trends::flags::Severity;
+use crate::trends::flags::{FlagKind, Severity};
 use crate::trends::today;
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -76,21 +76,11 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
-/// `no_recent_checkin` → `No recent check-in`.
-fn label(kind: &str) -> String {
-    let words = kind.replace('_', " ").replace("checkin", "check-in");
-    let mut chars = words.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
 /// The flag's reason without a leading repeat of its label (`Crisis: …` under `Crisis`).
-fn reason(kind: &str, reason: &str) -> String {
-    let label = label(kind);
+fn reason(kind: FlagKind, reason: &str) -> String {
+    let label = kind.label();
     match reason.split_once(": ") {
-        Some((head, rest)) if head.eq_ignore_ascii_case(&label) => rest.to_string(),
+        Some((head, rest)) if head.eq_ignore_ascii_case(label) => rest.to_string(),
         _ => reason.to_string(),
     }
 }
@@ -117,7 +107,7 @@ fn view(
             .iter()
             .map(|f| FlagView {
                 severity: severity(f.severity),
-                label: label(f.kind),
+                label: f.kind.label().to_string(),
                 reason: reason(f.kind, &f.reason),
             })
             .collect(),
@@ -186,16 +176,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_flag_kind_reads_as_words() {
-        assert_eq!(label("no_recent_checkin"), "No recent check-in");
-        assert_eq!(label("crisis"), "Crisis");
-    }
-
-    #[test]
     fn a_reason_does_not_repeat_its_label() {
-        assert_eq!(reason("crisis", "Crisis: call now"), "call now");
+        assert_eq!(reason(FlagKind::Crisis, "Crisis: call now"), "call now");
         assert_eq!(
-            reason("lapse", "Reported a lapse: 2 days ago"),
+            reason(FlagKind::Lapse, "Reported a lapse: 2 days ago"),
             "Reported a lapse: 2 days ago"
         );
     }

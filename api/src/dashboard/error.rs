@@ -93,7 +93,7 @@ impl ResponseError for PageError {
         let message = match self {
             PageError::Api(ApiError::NotFound(_)) => PageError::NotFound.to_string(),
             PageError::Api(ApiError::Internal(cause)) => {
-                tracing::error!(cause = %cause, "internal error");
+                tracing::error!(cause = %crate::error::CauseChain(cause.as_ref()), "internal error");
                 "Something went wrong on our side. Try again, and tell your administrator if it keeps happening.".into()
             }
             PageError::Api(ApiError::Unavailable) => {

@@ -31,6 +31,7 @@ use crate::dashboard::layout::{self, Layout};
 use crate::dashboard::when;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::repo::read_models::{self, ListQuery};
 use crate::repo::{accounts, consents, trends as q};
 use crate::routes::patients::iop_hours::{self, Ledger};
@@ -99,12 +100,12 @@ fn to_date(day: i64) -> Result<Date, ApiError> {
     let (y, m, d) = civil_from_days(day);
     let (Ok(y), Ok(m), Ok(d)) = (i16::try_from(y), i8::try_from(m), i8::try_from(d)) else {
         return Err(ApiError::validation(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "the date is out of range",
         ));
     };
     Date::new(y, m, d)
-        .map_err(|_| ApiError::validation("invalid_query", "the date is out of range"))
+        .map_err(|_| ApiError::validation(ErrorCode::InvalidQuery, "the date is out of range"))
 }
 
 /// The day number of a jiff date.
@@ -551,7 +552,7 @@ fn page_from(read: Read, patient: Uuid, signed_in: &SignedIn) -> PatientPage {
                 FlagView {
                     severity,
                     severity_word,
-                    label: words(f.kind),
+                    label: f.kind.label().to_string(),
                     reason: f.reason.clone(),
                 }
             })

@@ -15,6 +15,7 @@ use crate::dashboard::{patient_standing, when, writes};
 use crate::db::schema::{sessions, users};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::repo::read_models::{self, ListQuery};
 use crate::repo::tracks;
 use crate::state::AppState;
@@ -289,13 +290,13 @@ async fn change(
                 let mark = form.attendance.unwrap_or_default();
                 if !ATTENDANCE.contains(&mark.as_str()) {
                     return Err(ApiError::validation(
-                        "invalid",
+                        ErrorCode::Invalid,
                         "Choose an attendance mark.",
                     ));
                 }
                 if row.starts_at.unwrap_or(i64::MAX) > now {
                     return Err(ApiError::validation(
-                        "invalid",
+                        ErrorCode::Invalid,
                         "Attendance can be marked once the session has started.",
                     ));
                 }
@@ -309,7 +310,7 @@ async fn change(
                     .and_then(|t| when::parse_input(t, &zone))
                     .ok_or_else(|| {
                         ApiError::validation(
-                            "invalid",
+                            ErrorCode::Invalid,
                             "Give the new date and time of the session.",
                         )
                     })?;
@@ -340,8 +341,8 @@ fn page_to_api(e: PageError) -> ApiError {
     match e {
         PageError::Api(e) => e,
         PageError::NotFound => ApiError::NotFound("no such session".into()),
-        PageError::Invalid(message) => ApiError::validation("invalid", message),
-        other => ApiError::validation("invalid", other.to_string()),
+        PageError::Invalid(message) => ApiError::validation(ErrorCode::Invalid, message),
+        other => ApiError::validation(ErrorCode::Invalid, other.to_string()),
     }
 }
 

@@ -37,6 +37,15 @@ pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
 /// Failure to check out a connection in time.
 pub type PoolError = diesel::r2d2::PoolError;
 
+/// No connection within the pool's timeout: the database is busy or away, which the phone is told
+/// to retry (503 with `Retry-After`).
+impl From<PoolError> for ApiError {
+    fn from(err: PoolError) -> Self {
+        tracing::warn!(cause = %err, "no database connection available");
+        Self::Unavailable
+    }
+}
+
 /// SQLite's per-connection settings: foreign keys on, wait (rather than fail) on a locked
 /// database, WAL for concurrent readers, NORMAL sync (in WAL mode durable against application
 /// crashes), and temporary storage in memory: a multi-row write keeps its statement journal

@@ -14,6 +14,7 @@ use crate::demo::cast::{self, Persona};
 use crate::demo::story::{self, SessionSlot, Span, Who, Write};
 use crate::domain::{Email, Role};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::repo::consents::{self, ConsentRow};
 use crate::repo::tracks::{self, TrackRow};
 use crate::repo::{accounts, care_team};
@@ -234,7 +235,7 @@ pub fn load(
 ) -> Result<DemoSummary, ApiError> {
     if already_loaded(conn)? {
         return Err(ApiError::Conflict {
-            code: "demo_exists",
+            code: ErrorCode::DemoExists,
             message: format!(
                 "this database already holds the demo clinic ({}); \
                  point --database-url at a fresh database to make another",

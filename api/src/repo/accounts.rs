@@ -16,6 +16,7 @@ use crate::db::schema::{clinics, devices, users};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::domain::{Email, Role};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -138,7 +139,7 @@ pub fn insert_user(
         .map_err(|e| {
             if is_unique_violation(&e) {
                 ApiError::Conflict {
-                    code: "email_taken",
+                    code: ErrorCode::EmailTaken,
                     message: "an account with this email already exists in this clinic".into(),
                 }
             } else {

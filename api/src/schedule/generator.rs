@@ -43,6 +43,7 @@ use crate::db::schema::{devices, sessions};
 use crate::db::DbConnection;
 use crate::domain::Role;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::repo::sync_store;
 use crate::schedule::recurrence::{format_time, Occurrence};
 use crate::sync::push::{self, PushLimits};
@@ -216,7 +217,7 @@ fn build_ops(
 /// 422 `track_not_enrollable`: the track cannot be written for a patient as it is.
 pub fn not_enrollable(why: &str) -> ApiError {
     ApiError::validation(
-        "track_not_enrollable",
+        ErrorCode::TrackNotEnrollable,
         format!("this track cannot be enrolled in: {why}; nothing was written (define the track again within today's limits)"),
     )
 }

@@ -13,6 +13,7 @@
 //! "compatible" rule, the one RFC 5545 calendars use.
 
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::Span;
@@ -233,7 +234,7 @@ impl Occurrence {
     }
 }
 
-fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
+fn invalid(code: ErrorCode, message: impl Into<String>) -> ApiError {
     ApiError::validation(code, message)
 }
 
@@ -252,14 +253,14 @@ pub fn format_time(t: Time) -> String {
 /// Adds whole days to a date.
 pub fn add_days(date: Date, days: i64) -> Result<Date, ApiError> {
     date.checked_add(Span::new().try_days(days).map_err(ApiError::internal)?)
-        .map_err(|_| invalid("invalid_date", "the date is out of range"))
+        .map_err(|_| invalid(ErrorCode::InvalidDate, "the date is out of range"))
 }
 
 /// Parses `YYYY-MM-DD` strictly (2026-02-30 is refused).
 pub fn parse_date(text: &str, field: &str) -> Result<Date, ApiError> {
     let bad = || {
         invalid(
-            "invalid_date",
+            ErrorCode::InvalidDate,
             format!("{field} must be a date like 2026-03-02"),
         )
     };
@@ -281,7 +282,7 @@ pub fn parse_date(text: &str, field: &str) -> Result<Date, ApiError> {
 pub fn parse_time(text: &str) -> Result<Time, ApiError> {
     let bad = || {
         invalid(
-            "invalid_time",
+            ErrorCode::InvalidTime,
             "start_time must be a 24-hour local time like 18:00",
         )
     };
@@ -305,19 +306,19 @@ pub fn parse_time_zone(name: &str) -> Result<TimeZone, ApiError> {
     // Fixed offsets and POSIX strings are not clinic time zones.
     if !name.contains('/') && name != "UTC" {
         return Err(invalid(
-            "unknown_time_zone",
+            ErrorCode::UnknownTimeZone,
             "time_zone must be an IANA time zone like America/New_York",
         ));
     }
     TimeZone::get(name).map_err(|_| {
         invalid(
-            "unknown_time_zone",
+            ErrorCode::UnknownTimeZone,
             "time_zone must be an IANA time zone like America/New_York",
         )
     })
 }
 
-fn name_text(raw: &str, field: &str, code: &'static str) -> Result<String, ApiError> {
+fn name_text(raw: &str, field: &str, code: ErrorCode) -> Result<String, ApiError> {
     let text = raw.trim();
     if text.is_empty()
         || text.chars().count() > MAX_NAME_CHARS
@@ -353,7 +354,7 @@ pub fn check_limits(spec: &TrackSpec) -> Result<(), ApiError> {
     let years = sync_core::schema::SCHEDULE_START_YEARS;
     if !years.contains(&spec.start_date.year()) {
         return Err(invalid(
-            "invalid_date",
+            ErrorCode::InvalidDate,
             format!(
                 "start_date must fall in the years {}–{}, so that every session can be stored",
                 years.start(),
@@ -372,7 +373,7 @@ pub fn check_limits(spec: &TrackSpec) -> Result<(), ApiError> {
             let n = slots.iter().filter(|s| s.days.contains(&day)).count();
             if n > MAX_SESSIONS_PER_DAY {
                 return Err(invalid(
-                    "too_many_sessions_per_day",
+                    ErrorCode::TooManySessionsPerDay,
                     format!(
                         "from week {phase}, {name} has {n} sessions; a day holds at most {MAX_SESSIONS_PER_DAY}"
                     ),
@@ -382,7 +383,7 @@ pub fn check_limits(spec: &TrackSpec) -> Result<(), ApiError> {
         let n: usize = slots.iter().map(|s| s.days.len()).sum();
         if n > MAX_SESSIONS_PER_WEEK {
             return Err(invalid(
-                "too_many_sessions_per_week",
+                ErrorCode::TooManySessionsPerWeek,
                 format!(
                     "from week {phase}, a week has {n} sessions; a week holds at most {MAX_SESSIONS_PER_WEEK}"
                 ),
@@ -392,7 +393,7 @@ pub fn check_limits(spec: &TrackSpec) -> Result<(), ApiError> {
     let all = occurrences(spec)?;
     if all.len() > MAX_SESSIONS {
         return Err(invalid(
-            "too_many_sessions",
+            ErrorCode::TooManySessions,
             format!(
                 "the track has {} sessions; a track holds at most {MAX_SESSIONS}",
                 all.len()
@@ -407,7 +408,7 @@ pub fn check_limits(spec: &TrackSpec) -> Result<(), ApiError> {
                 // Only a start outside the schema's years can fail here (the other fields are
                 // held to the schema's own bounds above): a date problem.
                 return Err(invalid(
-                    "invalid_date",
+                    ErrorCode::InvalidDate,
                     format!(
                         "the session of {} at {} cannot be stored: {}",
                         o.local_date,
@@ -423,7 +424,7 @@ pub fn check_limits(spec: &TrackSpec) -> Result<(), ApiError> {
 
 fn weeks_error() -> ApiError {
     invalid(
-        "invalid_weeks",
+        ErrorCode::InvalidWeeks,
         format!(
             "weeks must be between {} and {}",
             WEEKS.start(),
@@ -434,11 +435,11 @@ fn weeks_error() -> ApiError {
 
 /// The shape of a track: every field on its own, weeks up to `weeks_max`.
 fn parse(input: &TrackInput, weeks_max: i64) -> Result<TrackSpec, ApiError> {
-    let name = name_text(&input.name, "name", "invalid_name")?;
+    let name = name_text(&input.name, "name", ErrorCode::InvalidName)?;
     let time_zone = parse_time_zone(&input.time_zone)?;
     let population = Population::parse(&input.population).ok_or_else(|| {
         invalid(
-            "invalid_population",
+            ErrorCode::InvalidPopulation,
             "population must be \"adult\" or \"adolescent\"",
         )
     })?;
@@ -448,7 +449,7 @@ fn parse(input: &TrackInput, weeks_max: i64) -> Result<TrackSpec, ApiError> {
     }
     if input.schedule.is_empty() || input.schedule.len() > MAX_SLOTS {
         return Err(invalid(
-            "invalid_schedule",
+            ErrorCode::InvalidSchedule,
             format!("schedule must have 1–{MAX_SLOTS} slots"),
         ));
     }
@@ -456,13 +457,13 @@ fn parse(input: &TrackInput, weeks_max: i64) -> Result<TrackSpec, ApiError> {
     for (i, s) in input.schedule.iter().enumerate() {
         if !(1..=input.weeks).contains(&s.from_week) {
             return Err(invalid(
-                "invalid_from_week",
+                ErrorCode::InvalidFromWeek,
                 format!("schedule[{i}].from_week must be between 1 and weeks"),
             ));
         }
         if s.days.is_empty() {
             return Err(invalid(
-                "invalid_days",
+                ErrorCode::InvalidDays,
                 format!("schedule[{i}].days must name at least one day"),
             ));
         }
@@ -474,13 +475,13 @@ fn parse(input: &TrackInput, weeks_max: i64) -> Result<TrackSpec, ApiError> {
                 .map(|(_, w)| *w)
                 .ok_or_else(|| {
                     invalid(
-                        "invalid_days",
+                        ErrorCode::InvalidDays,
                         format!("schedule[{i}].days: days are mon, tue, wed, thu, fri, sat, sun"),
                     )
                 })?;
             if days.contains(&day) {
                 return Err(invalid(
-                    "invalid_days",
+                    ErrorCode::InvalidDays,
                     format!("schedule[{i}].days names a day twice"),
                 ));
             }
@@ -490,7 +491,7 @@ fn parse(input: &TrackInput, weeks_max: i64) -> Result<TrackSpec, ApiError> {
         let start_time = parse_time(&s.start_time)?;
         if !DURATION_MIN.contains(&s.duration_min) {
             return Err(invalid(
-                "invalid_duration",
+                ErrorCode::InvalidDuration,
                 format!(
                     "schedule[{i}].duration_min must be between {} and {}",
                     DURATION_MIN.start(),
@@ -500,7 +501,7 @@ fn parse(input: &TrackInput, weeks_max: i64) -> Result<TrackSpec, ApiError> {
         }
         if !sync_core::schema::SESSION_KINDS.contains(&s.kind.as_str()) {
             return Err(invalid(
-                "unknown_session_kind",
+                ErrorCode::UnknownSessionKind,
                 format!(
                     "schedule[{i}].kind must be one of: {}",
                     sync_core::schema::SESSION_KINDS.join(", ")
@@ -508,7 +509,7 @@ fn parse(input: &TrackInput, weeks_max: i64) -> Result<TrackSpec, ApiError> {
             ));
         }
         let title = match &s.title {
-            Some(t) => name_text(t, &format!("schedule[{i}].title"), "invalid_title")?,
+            Some(t) => name_text(t, &format!("schedule[{i}].title"), ErrorCode::InvalidTitle)?,
             None => name.clone(),
         };
         slots.push(Slot {
@@ -522,7 +523,7 @@ fn parse(input: &TrackInput, weeks_max: i64) -> Result<TrackSpec, ApiError> {
     }
     if !slots.iter().any(|s| s.from_week == 1) {
         return Err(invalid(
-            "invalid_schedule",
+            ErrorCode::InvalidSchedule,
             "schedule must have a slot from week 1",
         ));
     }
@@ -534,7 +535,7 @@ fn parse(input: &TrackInput, weeks_max: i64) -> Result<TrackSpec, ApiError> {
                 && a.days.iter().any(|d| b.days.contains(d))
             {
                 return Err(invalid(
-                    "duplicate_slot",
+                    ErrorCode::DuplicateSlot,
                     "two slots from the same week start at the same time on the same day",
                 ));
             }
@@ -569,7 +570,7 @@ pub fn slots_for_week(slots: &[Slot], week: i64) -> Vec<&Slot> {
 pub fn local_instant_ms(tz: &TimeZone, date: Date, time: Time) -> Result<i64, ApiError> {
     let zoned = tz
         .to_zoned(date.to_datetime(time))
-        .map_err(|_| invalid("invalid_date", "the date is out of range"))?;
+        .map_err(|_| invalid(ErrorCode::InvalidDate, "the date is out of range"))?;
     Ok(zoned.timestamp().as_millisecond())
 }
 
@@ -667,7 +668,7 @@ mod tests {
         vec!["mon", "tue", "wed", "thu", "fri"]
     }
 
-    fn code(input: &TrackInput) -> &'static str {
+    fn code(input: &TrackInput) -> ErrorCode {
         validate(input).unwrap_err().code()
     }
 

@@ -10,6 +10,7 @@
 //! carried every position) are refused like any other unknown cursor: the phone starts over.
 
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 
 const PREFIX: &str = "v2.";
 
@@ -48,7 +49,7 @@ impl Cursor {
 /// The refusal of a cursor this server did not issue to this device, or no longer honours.
 pub fn invalid() -> ApiError {
     ApiError::validation(
-        "invalid_cursor",
+        ErrorCode::InvalidCursor,
         "the cursor is not one this server issued; pull without a cursor to start over",
     )
 }

@@ -70,11 +70,46 @@ pub enum Severity {
     Urgent,
 }
 
+/// What a flag is about: snake_case on the wire, and the words the dashboard shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagKind {
+    /// "I need help now", or a lapse with a very high craving.
+    Crisis,
+    /// A craving at or above the high mark recently.
+    HighCraving,
+    /// A lapse reported recently.
+    Lapse,
+    /// No check-in for days, or none yet.
+    NoRecentCheckin,
+    /// Consecutive missed sessions.
+    MissedSessions,
+    /// Recent cravings well above the patient's own baseline.
+    CravingAboveBaseline,
+    /// Over the last week cravings rising while mood falls.
+    CravingAndLowMoodRising,
+}
+
+impl FlagKind {
+    /// The kind in words, as every dashboard page shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            FlagKind::Crisis => "Crisis",
+            FlagKind::HighCraving => "High craving",
+            FlagKind::Lapse => "Lapse",
+            FlagKind::NoRecentCheckin => "No recent check-in",
+            FlagKind::MissedSessions => "Missed sessions",
+            FlagKind::CravingAboveBaseline => "Craving above baseline",
+            FlagKind::CravingAndLowMoodRising => "Craving and low mood rising",
+        }
+    }
+}
+
 /// One flag.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Flag {
     /// Stable machine-readable kind.
-    pub kind: &'static str,
+    pub kind: FlagKind,
     /// How soon to act.
     pub severity: Severity,
     /// Why, in words a counselor reads at a glance.
@@ -124,132 +159,167 @@ pub fn is_crisis(crisis: bool, lapse: bool, intensity: Option<i64>, s: &FlagSett
     crisis || (lapse && intensity.is_some_and(|i| i >= s.crisis_lapse_intensity))
 }
 
-/// Computes every flag, most severe first.
-pub fn flags(input: &FlagInputs, s: &FlagSettings) -> Vec<Flag> {
-    let mut out = Vec::new();
-    let now = input.now_ms;
-    let recent_or_arrived = |c: &RecentCheckin, hours: i64| {
-        c.recorded_at >= now - hours * HOUR_MS || c.arrived_at >= now - hours * HOUR_MS
-    };
+/// One flag rule: the flag it raises for these inputs, if any.
+type Rule = fn(&FlagInputs, &FlagSettings) -> Option<Flag>;
 
+/// The rules, in the order their flags are listed before sorting by severity.
+const RULES: [Rule; 7] = [
+    crisis,
+    high_craving,
+    lapse,
+    no_recent_checkin,
+    missed_sessions,
+    craving_above_baseline,
+    craving_and_low_mood_rising,
+];
+
+/// Computes every flag, most severe first (rules of equal severity keep their order).
+pub fn flags(input: &FlagInputs, s: &FlagSettings) -> Vec<Flag> {
+    let mut out: Vec<Flag> = RULES.iter().filter_map(|rule| rule(input, s)).collect();
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out
+}
+
+/// Whether a check-in was recorded, or reached the server, within the last `hours`: late data
+/// is judged on arrival.
+fn recorded_or_arrived_within(c: &RecentCheckin, now: i64, hours: i64) -> bool {
+    c.recorded_at >= now - hours * HOUR_MS || c.arrived_at >= now - hours * HOUR_MS
+}
+
+/// Urgent: a crisis check-in made or arrived within `crisis_hours`.
+fn crisis(input: &FlagInputs, s: &FlagSettings) -> Option<Flag> {
     let crises: Vec<&RecentCheckin> = input
         .recent
         .iter()
         .filter(|c| {
-            is_crisis(c.crisis, c.lapse, c.intensity, s) && recent_or_arrived(c, s.crisis_hours)
+            is_crisis(c.crisis, c.lapse, c.intensity, s)
+                && recorded_or_arrived_within(c, input.now_ms, s.crisis_hours)
         })
         .collect();
-    if let Some(latest) = crises.iter().max_by_key(|c| c.recorded_at) {
-        let reason = if latest.crisis {
-            "pressed \"I need help now\"".to_string()
-        } else {
-            format!(
-                "reported a lapse with craving {}/10",
-                latest.intensity.unwrap_or_default()
-            )
-        };
-        out.push(Flag {
-            kind: "crisis",
-            severity: Severity::Urgent,
-            reason: format!("Crisis: {reason}; call now"),
-            data: json!({ "checkin_id": latest.id, "recorded_at": latest.recorded_at, "count": crises.len() }),
-        });
-    }
+    let latest = crises.iter().max_by_key(|c| c.recorded_at)?;
+    let reason = if latest.crisis {
+        "pressed \"I need help now\"".to_string()
+    } else {
+        format!(
+            "reported a lapse with craving {}/10",
+            latest.intensity.unwrap_or_default()
+        )
+    };
+    Some(Flag {
+        kind: FlagKind::Crisis,
+        severity: Severity::Urgent,
+        reason: format!("Crisis: {reason}; call now"),
+        data: json!({ "checkin_id": latest.id, "recorded_at": latest.recorded_at, "count": crises.len() }),
+    })
+}
 
+/// High: a craving at or above `high_intensity` recorded within `high_intensity_hours`.
+fn high_craving(input: &FlagInputs, s: &FlagSettings) -> Option<Flag> {
     let high: Vec<&RecentCheckin> = input
         .recent
         .iter()
         .filter(|c| {
             c.intensity.is_some_and(|i| i >= s.high_intensity)
-                && c.recorded_at >= now - s.high_intensity_hours * HOUR_MS
+                && c.recorded_at >= input.now_ms - s.high_intensity_hours * HOUR_MS
         })
         .collect();
-    if let Some(peak) = high.iter().max_by_key(|c| (c.intensity, c.recorded_at)) {
-        let intensity = peak.intensity.unwrap_or_default();
-        out.push(Flag {
-            kind: "high_craving",
-            severity: Severity::High,
-            reason: format!(
-                "Craving {intensity}/10 in the last {} hours",
-                s.high_intensity_hours
-            ),
-            data: json!({ "checkin_id": peak.id, "intensity": intensity, "recorded_at": peak.recorded_at, "count": high.len() }),
-        });
-    }
+    let peak = high.iter().max_by_key(|c| (c.intensity, c.recorded_at))?;
+    let intensity = peak.intensity.unwrap_or_default();
+    Some(Flag {
+        kind: FlagKind::HighCraving,
+        severity: Severity::High,
+        reason: format!(
+            "Craving {intensity}/10 in the last {} hours",
+            s.high_intensity_hours
+        ),
+        data: json!({ "checkin_id": peak.id, "intensity": intensity, "recorded_at": peak.recorded_at, "count": high.len() }),
+    })
+}
 
+/// High: a lapse made or arrived within `lapse_days`.
+fn lapse(input: &FlagInputs, s: &FlagSettings) -> Option<Flag> {
     let lapses: Vec<&RecentCheckin> = input
         .recent
         .iter()
-        .filter(|c| c.lapse && recent_or_arrived(c, s.lapse_days * 24))
+        .filter(|c| c.lapse && recorded_or_arrived_within(c, input.now_ms, s.lapse_days * 24))
         .collect();
-    if let Some(latest) = lapses.iter().max_by_key(|c| c.recorded_at) {
-        out.push(Flag {
-            kind: "lapse",
-            severity: Severity::High,
-            reason: format!("Reported a lapse in the last {} days", s.lapse_days),
-            data: json!({ "checkin_id": latest.id, "recorded_at": latest.recorded_at, "count": lapses.len() }),
-        });
-    }
+    let latest = lapses.iter().max_by_key(|c| c.recorded_at)?;
+    Some(Flag {
+        kind: FlagKind::Lapse,
+        severity: Severity::High,
+        reason: format!("Reported a lapse in the last {} days", s.lapse_days),
+        data: json!({ "checkin_id": latest.id, "recorded_at": latest.recorded_at, "count": lapses.len() }),
+    })
+}
 
+/// Medium: no check-in for `no_checkin_days` local days, or none yet.
+fn no_recent_checkin(input: &FlagInputs, s: &FlagSettings) -> Option<Flag> {
     match input.last_checkin_day {
-        Some(last) if input.today - last >= s.no_checkin_days => out.push(Flag {
-            kind: "no_recent_checkin",
+        Some(last) if input.today - last >= s.no_checkin_days => Some(Flag {
+            kind: FlagKind::NoRecentCheckin,
             severity: Severity::Medium,
             reason: format!("No check-in for {} days", input.today - last),
             data: json!({ "last_checkin_date": format_day(last), "days": input.today - last }),
         }),
-        None => out.push(Flag {
-            kind: "no_recent_checkin",
+        None => Some(Flag {
+            kind: FlagKind::NoRecentCheckin,
             severity: Severity::Medium,
             reason: "No check-in yet".to_string(),
             data: json!({ "last_checkin_date": null, "days": null }),
         }),
-        Some(_) => {}
+        Some(_) => None,
     }
+}
 
+/// High: the latest `missed_sessions` sessions (or more) all missed.
+fn missed_sessions(input: &FlagInputs, s: &FlagSettings) -> Option<Flag> {
     let missed = input
         .attendance
         .iter()
         .take_while(|a| a.as_str() == "absent")
         .count();
-    if s.missed_sessions > 0 && missed >= s.missed_sessions {
-        out.push(Flag {
-            kind: "missed_sessions",
-            severity: Severity::High,
-            reason: format!("Missed the last {missed} sessions in a row"),
-            data: json!({ "consecutive_absences": missed }),
-        });
-    }
+    (s.missed_sessions > 0 && missed >= s.missed_sessions).then(|| Flag {
+        kind: FlagKind::MissedSessions,
+        severity: Severity::High,
+        reason: format!("Missed the last {missed} sessions in a row"),
+        data: json!({ "consecutive_absences": missed }),
+    })
+}
 
+/// High: the last `recent_days` days' cravings `baseline_z` or more above the patient's own
+/// moving baseline (with at least `min_baseline_days` days of it).
+fn craving_above_baseline(input: &FlagInputs, s: &FlagSettings) -> Option<Flag> {
     let recent_from = input.today - s.recent_days + 1;
     let (baseline_days, recent_days): (Vec<&Day>, Vec<&Day>) =
         input.daily.iter().partition(|d| d.day < recent_from);
     let recent_n: i64 = recent_days.iter().map(|d| d.count).sum();
-    if baseline_days.len() >= s.min_baseline_days && recent_n > 0 {
-        let means: Vec<f64> = baseline_days.iter().map(|d| d.mean).collect();
-        if let Some(b) = ewma_baseline(&means, s.ewma_alpha) {
-            let recent_mean = recent_days
-                .iter()
-                .map(|d| d.mean * d.count as f64)
-                .sum::<f64>()
-                / recent_n as f64;
-            // A floor on the spread: a patient who always reports exactly 3 should not be flagged
-            // for one 4.
-            let z = (recent_mean - b.mean) / b.sd.max(0.5);
-            if z >= s.baseline_z {
-                out.push(Flag {
-                    kind: "craving_above_baseline",
-                    severity: Severity::High,
-                    reason: format!(
-                        "Cravings over the last {} days average {recent_mean:.1}, well above this patient's usual {:.1}",
-                        s.recent_days, b.mean
-                    ),
-                    data: json!({ "recent_mean": recent_mean, "baseline_mean": b.mean, "baseline_sd": b.sd, "z": z, "baseline_days": b.days }),
-                });
-            }
-        }
+    if baseline_days.len() < s.min_baseline_days || recent_n <= 0 {
+        return None;
     }
+    let means: Vec<f64> = baseline_days.iter().map(|d| d.mean).collect();
+    let b = ewma_baseline(&means, s.ewma_alpha)?;
+    let recent_mean = recent_days
+        .iter()
+        .map(|d| d.mean * d.count as f64)
+        .sum::<f64>()
+        / recent_n as f64;
+    // A floor on the spread: a patient who always reports exactly 3 should not be flagged for
+    // one 4.
+    let z = (recent_mean - b.mean) / b.sd.max(0.5);
+    (z >= s.baseline_z).then(|| Flag {
+        kind: FlagKind::CravingAboveBaseline,
+        severity: Severity::High,
+        reason: format!(
+            "Cravings over the last {} days average {recent_mean:.1}, well above this patient's usual {:.1}",
+            s.recent_days, b.mean
+        ),
+        data: json!({ "recent_mean": recent_mean, "baseline_mean": b.mean, "baseline_sd": b.sd, "z": z, "baseline_days": b.days }),
+    })
+}
 
+/// High: over the last 7 days (at least 4 of each), cravings rising at `rising_slope` or more
+/// while mood falls at `falling_mood_slope` or more.
+fn craving_and_low_mood_rising(input: &FlagInputs, s: &FlagSettings) -> Option<Flag> {
     let week: Vec<&Day> = input
         .daily
         .iter()
@@ -260,22 +330,17 @@ pub fn flags(input: &FlagInputs, s: &FlagSettings) -> Vec<Flag> {
         .iter()
         .filter_map(|d| d.mood.map(|m| (d.day as f64, m)))
         .collect();
-    if craving_pts.len() >= 4 && mood_pts.len() >= 4 {
-        if let (Some(cs), Some(ms)) = (slope(&craving_pts), slope(&mood_pts)) {
-            if cs >= s.rising_slope && ms <= s.falling_mood_slope {
-                out.push(Flag {
-                    kind: "craving_and_low_mood_rising",
-                    severity: Severity::High,
-                    reason: "Over the last week cravings are rising while mood is falling"
-                        .to_string(),
-                    data: json!({ "craving_slope_per_day": cs, "mood_slope_per_day": ms }),
-                });
-            }
-        }
+    if craving_pts.len() < 4 || mood_pts.len() < 4 {
+        return None;
     }
-
-    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    out
+    let cs = slope(&craving_pts)?;
+    let ms = slope(&mood_pts)?;
+    (cs >= s.rising_slope && ms <= s.falling_mood_slope).then(|| Flag {
+        kind: FlagKind::CravingAndLowMoodRising,
+        severity: Severity::High,
+        reason: "Over the last week cravings are rising while mood is falling".to_string(),
+        data: json!({ "craving_slope_per_day": cs, "mood_slope_per_day": ms }),
+    })
 }
 
 #[cfg(test)]
@@ -307,8 +372,70 @@ mod tests {
         }
     }
 
-    fn kinds(flags: &[Flag]) -> Vec<&'static str> {
-        flags.iter().map(|f| f.kind).collect()
+    fn kinds(flags: &[Flag]) -> Vec<String> {
+        flags.iter().map(|f| spelling(f.kind)).collect()
+    }
+
+    fn spelling(kind: FlagKind) -> String {
+        serde_json::to_value(kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn each_kind_keeps_its_wire_spelling_and_has_its_own_label() {
+        let all = [
+            (FlagKind::Crisis, "crisis", "Crisis"),
+            (FlagKind::HighCraving, "high_craving", "High craving"),
+            (FlagKind::Lapse, "lapse", "Lapse"),
+            (
+                FlagKind::NoRecentCheckin,
+                "no_recent_checkin",
+                "No recent check-in",
+            ),
+            (
+                FlagKind::MissedSessions,
+                "missed_sessions",
+                "Missed sessions",
+            ),
+            (
+                FlagKind::CravingAboveBaseline,
+                "craving_above_baseline",
+                "Craving above baseline",
+            ),
+            (
+                FlagKind::CravingAndLowMoodRising,
+                "craving_and_low_mood_rising",
+                "Craving and low mood rising",
+            ),
+        ];
+        assert_eq!(all.len(), RULES.len());
+        for (kind, wire, label) in all {
+            assert_eq!(spelling(kind), wire);
+            assert_eq!(kind.label(), label);
+        }
+    }
+
+    #[test]
+    fn a_patient_who_never_checked_in_is_flagged_without_a_date() {
+        let mut i = input(Vec::new());
+        i.last_checkin_day = None;
+        let f = flags(&i, &FlagSettings::default());
+        assert_eq!(kinds(&f), vec!["no_recent_checkin"]);
+        assert_eq!(f[0].reason, "No check-in yet");
+        assert_eq!(f[0].data["days"], Value::Null);
+    }
+
+    #[test]
+    fn missed_sessions_set_to_zero_flags_nothing() {
+        let mut i = input(Vec::new());
+        i.attendance = vec!["absent".into(); 5];
+        let s = FlagSettings {
+            missed_sessions: 0,
+            ..FlagSettings::default()
+        };
+        assert!(flags(&i, &s).is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod series;
 use crate::calendar::{self, format_day, local_day};
 use crate::db::DbConnection;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::repo::trends::{self as q, HeatCell, Lapse, LastCheckin, SkillStat, TriggerStat};
 use flags::{Flag, FlagInputs, FlagSettings};
 use serde::Serialize;
@@ -188,13 +189,13 @@ pub fn compute(
     let from = window.0.unwrap_or((to - 27).max(calendar::first_day()));
     if from > to {
         return Err(ApiError::validation(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "from must not be after to",
         ));
     }
     if to - from > 3_660 {
         return Err(ApiError::validation(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "the window is at most ten years",
         ));
     }

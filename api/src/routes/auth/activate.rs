@@ -6,6 +6,7 @@ use crate::clock::now_ms;
 use crate::db;
 use crate::domain::display_name;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::repo::accounts;
 use crate::repo::enrollment::{self, RedeemError};
 use crate::routes::auth::session;
@@ -28,7 +29,7 @@ pub struct ActivateRequest {
 
 fn invalid_code() -> ApiError {
     ApiError::unauthorized(
-        "invalid_enrollment_code",
+        ErrorCode::InvalidEnrollmentCode,
         "the enrollment code is not valid",
     )
 }
@@ -95,11 +96,11 @@ pub async fn activate(
         }
         Err(RedeemError::Unknown) => Err(invalid_code()),
         Err(RedeemError::Expired { .. }) => Err(ApiError::Gone {
-            code: "enrollment_code_expired",
+            code: ErrorCode::EnrollmentCodeExpired,
             message: "this enrollment code has expired; ask the clinic for a new one".into(),
         }),
         Err(RedeemError::AlreadyUsed { .. }) => Err(ApiError::Conflict {
-            code: "enrollment_code_used",
+            code: ErrorCode::EnrollmentCodeUsed,
             message: "this enrollment code was already used; sign in with your password instead"
                 .into(),
         }),

@@ -5,6 +5,7 @@ use crate::clock::now_ms;
 use crate::db;
 use crate::domain::{display_name, Email};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::repo::accounts;
 use crate::routes::auth::session::{self, TokenResponse};
 use crate::secret::Secret;
@@ -30,7 +31,10 @@ pub struct LoginRequest {
 }
 
 fn invalid_credentials() -> ApiError {
-    ApiError::unauthorized("invalid_credentials", "the email or password is wrong")
+    ApiError::unauthorized(
+        ErrorCode::InvalidCredentials,
+        "the email or password is wrong",
+    )
 }
 
 /// Signs in. Wrong password and unknown email get the same answer after the same work.

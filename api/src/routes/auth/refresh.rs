@@ -4,6 +4,7 @@ use crate::auth::{rate_limit, token};
 use crate::clock::now_ms;
 use crate::db;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::repo::accounts;
 use crate::repo::refresh_tokens::{self, Rotation};
 use crate::routes::auth::session::{self, TokenResponse};
@@ -40,7 +41,7 @@ pub async fn refresh(
                 Rotation::Rotated(s) => {
                     let user = accounts::find(conn, s.user)?.ok_or_else(|| {
                         ApiError::unauthorized(
-                            "invalid_refresh_token",
+                            ErrorCode::InvalidRefreshToken,
                             "the account no longer exists",
                         )
                     })?;
@@ -67,20 +68,20 @@ pub async fn refresh(
         Err(Rotation::ReuseDetected { user }) => {
             tracing::warn!(user_id = %user, "refresh token reused: session revoked");
             Err(ApiError::unauthorized(
-                "refresh_token_reused",
+                ErrorCode::RefreshTokenReused,
                 "this refresh token was already used; the session has been signed out everywhere it was copied, sign in again",
             ))
         }
         Err(Rotation::Expired) => Err(ApiError::unauthorized(
-            "refresh_token_expired",
+            ErrorCode::RefreshTokenExpired,
             "the refresh token has expired; sign in again",
         )),
         Err(Rotation::SessionExpired) => Err(ApiError::unauthorized(
-            "session_expired",
+            ErrorCode::SessionExpired,
             "this sign-in has reached its maximum age; sign in again",
         )),
         Err(Rotation::Invalid | Rotation::Rotated(_)) => Err(ApiError::unauthorized(
-            "invalid_refresh_token",
+            ErrorCode::InvalidRefreshToken,
             "the refresh token is not valid; sign in again",
         )),
     }

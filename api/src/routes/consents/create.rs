@@ -5,6 +5,7 @@ use crate::clock::now_ms;
 use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::repo::accounts;
 use crate::repo::consents::{self, ConsentRow};
 use crate::routes::body::Body;
@@ -65,7 +66,7 @@ pub async fn create_consent(
     let chars = purpose.chars().count();
     if chars == 0 || chars > MAX_PURPOSE_CHARS || !sync_core::text::is_one_line(&purpose) {
         return Err(ApiError::validation(
-            "invalid_purpose",
+            ErrorCode::InvalidPurpose,
             format!(
                 "purpose must be 1 to {MAX_PURPOSE_CHARS} characters without control characters"
             ),
@@ -74,7 +75,7 @@ pub async fn create_consent(
     let now = now_ms();
     if body.expires_at.is_some_and(|e| e <= now) {
         return Err(ApiError::validation(
-            "invalid_expiry",
+            ErrorCode::InvalidExpiry,
             "expires_at must be in the future",
         ));
     }
@@ -84,13 +85,13 @@ pub async fn create_consent(
             (Grantee::CareTeam, None) => None,
             (Grantee::CareTeam, Some(_)) => {
                 return Err(ApiError::validation(
-                    "invalid_grantee",
+                    ErrorCode::InvalidGrantee,
                     "counselor_id goes only with grantee \"counselor\"",
                 ))
             }
             (Grantee::Counselor, None) => {
                 return Err(ApiError::validation(
-                    "invalid_grantee",
+                    ErrorCode::InvalidGrantee,
                     "grantee \"counselor\" needs counselor_id",
                 ))
             }
@@ -99,7 +100,7 @@ pub async fn create_consent(
                     .is_some_and(|u| u.role == Role::Counselor && u.clinic_id == caller.clinic_id);
                 if !known {
                     return Err(ApiError::validation(
-                        "unknown_counselor",
+                        ErrorCode::UnknownCounselor,
                         "counselor_id is not a counselor of this clinic",
                     ));
                 }

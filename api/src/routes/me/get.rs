@@ -3,6 +3,7 @@
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::repo::accounts;
 use crate::routes::auth::session::UserView;
 use crate::state::AppState;
@@ -29,7 +30,9 @@ pub async fn me(
         accounts::find(conn, caller.user_id)
     })
     .await?
-    .ok_or_else(|| ApiError::unauthorized("invalid_token", "the account no longer exists"))?;
+    .ok_or_else(|| {
+        ApiError::unauthorized(ErrorCode::InvalidToken, "the account no longer exists")
+    })?;
     Ok(web::Json(MeResponse {
         user: UserView::from(&user),
         device_id: caller.device_id,

@@ -6,6 +6,7 @@ use crate::clock::now_ms;
 use crate::db;
 use crate::domain::{display_name, Email, Role};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::repo::{accounts, care_team, enrollment};
 use crate::routes::body::Body;
 use crate::state::AppState;
@@ -60,7 +61,7 @@ pub async fn enroll_patient(
         (_, Some(id)) => id,
         (_, None) => {
             return Err(ApiError::validation(
-                "counselor_required",
+                ErrorCode::CounselorRequired,
                 "name the counselor (counselor_id) who will be on this patient's care team",
             ))
         }
@@ -76,7 +77,7 @@ pub async fn enroll_patient(
                 .filter(|u| u.role == Role::Counselor && u.clinic_id == caller.clinic_id)
                 .ok_or_else(|| {
                     ApiError::validation(
-                        "unknown_counselor",
+                        ErrorCode::UnknownCounselor,
                         "counselor_id is not a counselor of this clinic",
                     )
                 })?;

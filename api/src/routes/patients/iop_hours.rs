@@ -12,6 +12,7 @@ use crate::auth::AuthUser;
 use crate::clock::now_ms;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::repo::tracks;
 use crate::routes::tracks::spec_of;
 use crate::schedule::recurrence::{self, add_days, parse_date, Population};
@@ -99,14 +100,19 @@ pub async fn iop_hours(
         .map(|d| parse_date(d, "from"))
         .transpose()
         .map_err(|_| {
-            ApiError::validation("invalid_query", "from must be a date like 2026-03-02")
+            ApiError::validation(
+                ErrorCode::InvalidQuery,
+                "from must be a date like 2026-03-02",
+            )
         })?;
     let to = params
         .to
         .as_deref()
         .map(|d| parse_date(d, "to"))
         .transpose()
-        .map_err(|_| ApiError::validation("invalid_query", "to must be a date like 2026-03-31"))?;
+        .map_err(|_| {
+            ApiError::validation(ErrorCode::InvalidQuery, "to must be a date like 2026-03-31")
+        })?;
     let ledger = db::run(&state.pool, move |conn| {
         let standing = access::require_read(conn, &caller, patient)?;
         access::record_read(conn, &caller, patient, standing, ReadAction::IopHours)?;
@@ -163,14 +169,14 @@ pub fn ledger(
     let to = to.unwrap_or(default_to);
     if from > to {
         return Err(ApiError::validation(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "from must not be after to",
         ));
     }
     let weeks = recurrence::local_weeks(&tz, from, to)?;
     if weeks.len() > MAX_WEEKS {
         return Err(ApiError::validation(
-            "range_too_long",
+            ErrorCode::RangeTooLong,
             format!("a ledger covers at most {MAX_WEEKS} weeks"),
         ));
     }

@@ -6,6 +6,7 @@ use crate::auth::AuthUser;
 use crate::calendar;
 use crate::db::DbConnection;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::repo::read_models::ListQuery;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -39,7 +40,7 @@ pub struct Page<T> {
 }
 
 fn invalid(message: &str) -> ApiError {
-    ApiError::validation("invalid_query", message)
+    ApiError::validation(ErrorCode::InvalidQuery, message)
 }
 
 impl ListParams {

@@ -3,6 +3,7 @@
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::repo::sync_store;
 use crate::state::AppState;
 use crate::sync::pull;
@@ -33,7 +34,7 @@ pub async fn pull(
     let limit = query.limit.unwrap_or(max.min(500));
     if limit == 0 || limit > max {
         return Err(ApiError::validation(
-            "invalid_limit",
+            ErrorCode::InvalidLimit,
             format!("limit must be between 1 and {max}"),
         ));
     }

@@ -5,6 +5,7 @@ use crate::clock::now_ms;
 use crate::crisis;
 use crate::db;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::state::AppState;
 use crate::sync::push::{self, PushLimits};
 use actix_web::web;
@@ -26,7 +27,7 @@ pub async fn push(
     let max = state.settings.sync.max_batch_ops;
     if ops.len() > max {
         return Err(ApiError::validation(
-            "batch_too_large",
+            ErrorCode::BatchTooLarge,
             format!("a push carries at most {max} ops; split the batch"),
         ));
     }
