@@ -9,12 +9,10 @@
 
 use crate::auth::AuthUser;
 use crate::clock::now_ms;
-use crate::db::schema::{access_log, consents};
 use crate::db::DbConnection;
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::repo::care_team;
-use diesel::prelude::*;
+use crate::repo::{care_team, consents};
 use std::collections::HashMap;
 use sync_core::Relation;
 use uuid::Uuid;
@@ -61,24 +59,8 @@ fn active_consents(
     counselor: Uuid,
     now_ms: i64,
 ) -> Result<HashMap<String, Uuid>, ApiError> {
-    let rows: Vec<(String, String)> = consents::table
-        .filter(consents::patient_id.eq_any(patients))
-        .filter(consents::revoked_at.is_null())
-        .filter(
-            consents::expires_at
-                .is_null()
-                .or(consents::expires_at.gt(now_ms)),
-        )
-        .filter(
-            consents::grantee
-                .eq("care_team")
-                .or(consents::counselor_id.eq(counselor.to_string())),
-        )
-        .order((consents::created_at.desc(), consents::id.desc()))
-        .select((consents::patient_id, consents::id))
-        .load(conn)?;
     let mut out = HashMap::new();
-    for (patient, consent) in rows {
+    for (patient, consent) in consents::active_covering(conn, patients, counselor, now_ms)? {
         out.insert(patient, parse(&consent, "consent")?);
     }
     Ok(out)
@@ -193,16 +175,15 @@ pub fn record_read(
     let Standing::CareTeam { consent } = standing else {
         return Ok(());
     };
-    diesel::insert_into(access_log::table)
-        .values((
-            access_log::id.eq(Uuid::now_v7().to_string()),
-            access_log::patient_id.eq(patient.to_string()),
-            access_log::actor_id.eq(caller.user_id.to_string()),
-            access_log::actor_role.eq(caller.role.as_str()),
-            access_log::action.eq(action.as_str()),
-            access_log::consent_id.eq(consent.to_string()),
-            access_log::at.eq(now_ms()),
-        ))
-        .execute(conn)?;
-    Ok(())
+    consents::record_access(
+        conn,
+        &consents::AccessEntry {
+            patient,
+            actor: caller.user_id,
+            actor_role: caller.role.as_str(),
+            action: action.as_str(),
+            consent,
+            at: now_ms(),
+        },
+    )
 }

@@ -1,8 +1,6 @@
 //! Calendar days as the read models store them: whole days since 1970-01-01 in the patient's
 //! local time (the UTC offset the phone recorded with each check-in), and their `YYYY-MM-DD` form.
 
-use crate::error::ApiError;
-use crate::error::ErrorCode;
 use std::ops::RangeInclusive;
 
 /// The years a date may name wherever a request carries one (a date query parameter, a track's
@@ -58,18 +56,24 @@ pub fn format_day(days: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// A text that is not a date [`parse_day`] accepts. Day arithmetic knows nothing of HTTP: the
+/// layer that parses a request turns this into its own error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{field} must be a date like 2026-03-31, in the years {}–{}",
+    DATE_YEARS.start(),
+    DATE_YEARS.end()
+)]
+pub struct InvalidDay {
+    /// The name of the field that held it.
+    pub field: String,
+}
+
 /// Parses `YYYY-MM-DD` into a day number; anything else (including 2026-02-30, and a year
 /// outside [`DATE_YEARS`]) is refused.
-pub fn parse_day(text: &str, field: &str) -> Result<i64, ApiError> {
-    let invalid = || {
-        ApiError::validation(
-            ErrorCode::InvalidQuery,
-            format!(
-                "{field} must be a date like 2026-03-31, in the years {}–{}",
-                DATE_YEARS.start(),
-                DATE_YEARS.end()
-            ),
-        )
+pub fn parse_day(text: &str, field: &str) -> Result<i64, InvalidDay> {
+    let invalid = || InvalidDay {
+        field: field.to_string(),
     };
     let mut parts = text.split('-');
     let (Some(y), Some(m), Some(d), None) =

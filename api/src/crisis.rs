@@ -1,11 +1,7 @@
 //! "I need help now": what the server sends back when a pushed check-in signals a crisis, for the
 //! phone to show at once. A crisis is not a trend to review later.
 
-use crate::db::schema::checkins;
-use crate::db::DbConnection;
-use crate::error::ApiError;
 use crate::trends::flags::{is_crisis, FlagSettings};
-use diesel::prelude::*;
 use sync_core::wire::{CrisisResource, CrisisResources};
 
 /// The resources (United States).
@@ -60,33 +56,4 @@ impl CrisisSigns {
     pub fn call_for_help(&self, settings: &FlagSettings) -> bool {
         is_crisis(self.crisis, self.lapse, self.intensity, settings)
     }
-}
-
-/// Whether any of these stored check-ins of `patient` signals a crisis (after the merge, so a
-/// `crisis` flag sent by another device, or a lapse whose intensity arrived separately, counts).
-/// A push reads back only the check-ins its merge did not rewrite (see
-/// [`crate::sync::push::TakenCheckins`]).
-pub fn any_crisis(
-    conn: &mut DbConnection,
-    patient: &str,
-    docs: &[String],
-    settings: &FlagSettings,
-) -> Result<bool, ApiError> {
-    // One query per check-in on its whole primary key, a plan no statistics can spoil; only a
-    // retried batch (or an edit that lost) comes here.
-    for doc in docs {
-        let signs = checkins::table
-            .filter(checkins::patient_id.eq(patient))
-            .filter(checkins::doc_id.eq(doc))
-            .filter(checkins::deleted.eq(false))
-            .select((checkins::crisis, checkins::lapse, checkins::intensity))
-            .first::<(bool, Option<bool>, Option<i32>)>(conn)
-            .optional()?;
-        if let Some((crisis, lapse, intensity)) = signs {
-            if CrisisSigns::of_row(crisis, lapse, intensity).call_for_help(settings) {
-                return Ok(true);
-            }
-        }
-    }
-    Ok(false)
 }

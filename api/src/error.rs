@@ -15,8 +15,8 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
 use std::error::Error as StdError;
+use sync_core::wire::ErrorBody;
 
 /// The cause of an internal error: any error, or a message of our own.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
@@ -168,17 +168,6 @@ impl std::fmt::Display for CauseChain<'_> {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Serialize)]
-struct ErrorDetail {
-    code: ErrorCode,
-    message: String,
-}
-
 impl ResponseError for ApiError {
     /// The status belongs to the code ([`ErrorCode::status`]), so an answer cannot carry a code
     /// under a status the contract does not document it with.
@@ -209,12 +198,7 @@ impl ResponseError for ApiError {
             _ => {}
         }
         response.insert_header((header::CACHE_CONTROL, "no-store"));
-        response.json(ErrorBody {
-            error: ErrorDetail {
-                code: self.code(),
-                message: self.to_string(),
-            },
-        })
+        response.json(ErrorBody::new(self.code().as_str(), self.to_string()))
     }
 }
 
@@ -238,9 +222,7 @@ pub fn json_error_fallback<B>(
         .unwrap_or("the request failed")
         .to_lowercase();
     let (req, _) = res.into_parts();
-    let response = HttpResponse::build(status).json(ErrorBody {
-        error: ErrorDetail { code, message },
-    });
+    let response = HttpResponse::build(status).json(ErrorBody::new(code.as_str(), message));
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, response).map_into_right_body(),
     ))

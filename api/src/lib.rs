@@ -18,6 +18,7 @@ pub mod routes;
 pub mod schedule;
 pub mod secret;
 pub mod secret_input;
+pub mod services;
 pub mod settings;
 pub mod startup;
 pub mod state;

@@ -212,6 +212,82 @@ pub struct DashboardSettings {
     pub idle_timeout: Duration,
 }
 
+/// Trend settings, from configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendSettings {
+    /// Risk-flag thresholds.
+    pub flags: FlagSettings,
+    /// How long before an exercise a check-in's triggers count as what the patient was coping
+    /// with.
+    pub skill_trigger_lookback_hours: i64,
+    /// Slope (points per day) below which a trend reads as flat.
+    pub flat_slope: f64,
+    /// Days of daily means the baseline is built from.
+    pub baseline_days: i64,
+}
+
+impl Default for TrendSettings {
+    fn default() -> Self {
+        Self {
+            flags: FlagSettings::default(),
+            skill_trigger_lookback_hours: 3,
+            flat_slope: 0.05,
+            baseline_days: 56,
+        }
+    }
+}
+
+/// Risk-flag thresholds, from configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlagSettings {
+    /// A craving at or above this is "high".
+    pub high_intensity: i64,
+    /// …within this many hours.
+    pub high_intensity_hours: i64,
+    /// A lapse at or above this intensity is a crisis, not a trend.
+    pub crisis_lapse_intensity: i64,
+    /// A crisis check-in stays an urgent flag this long after it was made or arrived.
+    pub crisis_hours: i64,
+    /// A lapse stays flagged this many days.
+    pub lapse_days: i64,
+    /// Days without a check-in before it is flagged.
+    pub no_checkin_days: i64,
+    /// Consecutive missed sessions before it is flagged.
+    pub missed_sessions: usize,
+    /// z-score of recent cravings over the patient's own baseline that is flagged.
+    pub baseline_z: f64,
+    /// Days counted as "recent" against the baseline.
+    pub recent_days: i64,
+    /// Fewest baseline days for the comparison to mean anything.
+    pub min_baseline_days: usize,
+    /// Weight of each new day in the baseline's moving average.
+    pub ewma_alpha: f64,
+    /// Craving slope (points per day over the last week) that counts as rising.
+    pub rising_slope: f64,
+    /// Mood slope (points per day) that counts as falling.
+    pub falling_mood_slope: f64,
+}
+
+impl Default for FlagSettings {
+    fn default() -> Self {
+        Self {
+            high_intensity: 8,
+            high_intensity_hours: 48,
+            crisis_lapse_intensity: 9,
+            crisis_hours: 72,
+            lapse_days: 7,
+            no_checkin_days: 3,
+            missed_sessions: 2,
+            baseline_z: 2.0,
+            recent_days: 3,
+            min_baseline_days: 7,
+            ewma_alpha: 0.2,
+            rising_slope: 0.15,
+            falling_mood_slope: -0.1,
+        }
+    }
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -228,7 +304,7 @@ pub struct Settings {
     /// Sync limits.
     pub sync: SyncSettings,
     /// Trend and risk-flag thresholds.
-    pub trends: crate::trends::TrendSettings,
+    pub trends: TrendSettings,
     /// The counselor dashboard.
     pub dashboard: DashboardSettings,
     /// Grace period for in-flight requests on shutdown.
@@ -406,7 +482,7 @@ impl Settings {
                     .unwrap_or(usize::MAX),
             },
             trends: {
-                let mut t = crate::trends::TrendSettings::default();
+                let mut t = TrendSettings::default();
                 let f = &mut t.flags;
                 f.high_intensity =
                     i64::try_from(number("TETHER_FLAG_HIGH_INTENSITY", 8)?).unwrap_or(8);

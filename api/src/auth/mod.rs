@@ -1,6 +1,7 @@
 //! Authentication: password hashing, access tokens, opaque refresh tokens and enrollment codes,
 //! the request extractor that turns a bearer token into an [`AuthUser`], and attempt limits.
 
+pub mod credentials;
 pub mod extractor;
 pub mod jwt;
 pub mod password;

@@ -5,15 +5,14 @@
 //! accounts; both are told so after a correct password, and no session is made. Sign-in goes
 //! through the same attempt limits and password check as `POST /v1/auth/login`.
 
-use crate::auth::{password, rate_limit, AuthUser};
+use crate::auth::{credentials, rate_limit, AuthUser};
 use crate::clock::now_ms;
 use crate::dashboard::error::{PageError, SignInReason};
 use crate::dashboard::layout::{self, Layout};
 use crate::dashboard::{cookie, csrf, session};
 use crate::db;
-use crate::domain::{Email, Role};
+use crate::domain::Role;
 use crate::error::ApiError;
-use crate::repo::accounts;
 use crate::secret::Secret;
 use crate::state::AppState;
 use actix_web::dev::Payload;
@@ -191,23 +190,23 @@ pub async fn sign_in(
             Some("The email or password is wrong.".into()),
         )
     };
-    let Ok(email) = Email::parse(&form.email) else {
-        return wrong(typed_email);
+    // The same attempt limits and password check as the API's sign-in.
+    let attempt = credentials::Attempt {
+        email: form.email,
+        password: form.password,
+        address: rate_limit::client_address(&req, &state.settings.rate_limit),
+        device: None,
     };
-    let address = rate_limit::client_address(&req, &state.settings.rate_limit);
-    let limits = state.settings.rate_limit.clone();
-    let account = email.as_str().to_string();
-    let found = db::run(&state.pool, {
-        let (account, address) = (account.clone(), address.clone());
-        move |conn| {
-            // The same limits as the API's sign-in, counted before the password is judged.
-            rate_limit::count_sign_in(conn, &limits, &account, &address, false, now_ms())?;
-            accounts::find_all_by_email(conn, &account)
-        }
-    })
+    let checked = credentials::check(
+        &state.pool,
+        &state.settings.rate_limit,
+        state.sign_in_cost,
+        attempt,
+    )
     .await;
-    let candidates = match found {
-        Ok(candidates) => candidates,
+    let verified = match checked {
+        Ok(Some(verified)) => verified,
+        Ok(None) => return wrong(typed_email),
         Err(ApiError::RateLimited { retry_after_secs }) => {
             let mut response = sign_in_form(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -226,12 +225,7 @@ pub async fn sign_in(
         }
         Err(e) => return Err(e.into()),
     };
-    // The same argon2 work whatever the number of accounts with this email (see `auth::password`).
-    let stored = candidates.iter().map(|u| u.password_hash.clone()).collect();
-    let matched = password::verify_among(stored, form.password, state.sign_in_cost).await?;
-    let Some(user) = matched.and_then(|i| candidates.into_iter().nth(i)) else {
-        return wrong(typed_email);
-    };
+    let user = &verified.user;
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
     if user.role != Role::Counselor {
         let message = match user.role {
@@ -253,11 +247,11 @@ pub async fn sign_in(
     // still holds is ended, and a fresh token is issued.
     let previous = cookie::get(&req, cookie::SESSION);
     let session_token = db::run(&state.pool, move |conn| {
-        rate_limit::signed_in(conn, &account, &address, now_ms())?;
+        verified.record_sign_in(conn, now_ms())?;
         if let Some(previous) = previous {
             session::end(conn, &previous, now_ms())?;
         }
-        session::start(conn, &user, now_ms())
+        session::start(conn, &verified.user, now_ms())
     })
     .await?;
     tracing::info!("dashboard signed in");

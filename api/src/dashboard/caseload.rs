@@ -1,6 +1,6 @@
 //! `GET /dashboard/caseload`: one row per consented patient on the counselor's care team, most
 //! urgent first. The rows come from the same builder as `GET /v1/caseload`
-//! ([`crate::routes::caseload::get::build`]): the same patients, flags, numbers and order, and
+//! ([`crate::services::caseload::build`]): the same patients, flags, numbers and order, and
 //! every row written to that patient's access log.
 
 use crate::clock::now_ms;
@@ -11,7 +11,7 @@ use crate::dashboard::layout::{self, Layout};
 use crate::dashboard::when;
 use crate::db;
 use crate::repo::trends as q;
-use crate::routes::caseload::get::{build, CaseloadRow};
+use crate::services::caseload::{build, CaseloadRow};
 use crate::state::AppState;
 use crate::trends::flags::{FlagKind, Severity};
 use crate::trends::today;

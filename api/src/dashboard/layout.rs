@@ -1,8 +1,8 @@
 //! What every page shares: the base template's data, rendering, redirects, the stylesheet and
 //! the security headers of every dashboard answer.
 
-use crate::dashboard::error::PageError;
 use crate::dashboard::ROOT;
+use crate::error::ApiError;
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::HttpResponse;
@@ -45,11 +45,12 @@ impl Layout {
     }
 }
 
-/// Renders a page with status 200.
-pub fn render(page: &impl Template) -> Result<HttpResponse, PageError> {
+/// Renders a page with status 200. Generic over the error so that the layout does not depend on
+/// the error pages, which are themselves rendered in this layout.
+pub fn render<E: From<ApiError>>(page: &impl Template) -> Result<HttpResponse, E> {
     let html = page
         .render()
-        .map_err(|e| PageError::Api(crate::error::ApiError::internal(format!("template: {e}"))))?;
+        .map_err(|e| ApiError::internal(format!("template: {e}")))?;
     Ok(HttpResponse::Ok().content_type(HTML).body(html))
 }
 

@@ -34,7 +34,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::repo::read_models::{self, ListQuery};
 use crate::repo::{accounts, consents, trends as q};
-use crate::routes::patients::iop_hours::{self, Ledger};
+use crate::services::iop_hours::{self, Ledger};
 use crate::state::AppState;
 use crate::sync::read_model::SessionRow;
 use crate::trends::flags::Severity;

@@ -12,18 +12,16 @@ use crate::dashboard::auth::SignedIn;
 use crate::dashboard::error::PageError;
 use crate::dashboard::layout::{self, Layout};
 use crate::dashboard::{patient_standing, when, writes};
-use crate::db::schema::{sessions, users};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::repo::read_models::{self, ListQuery};
-use crate::repo::tracks;
+use crate::repo::{accounts, sessions, tracks};
 use crate::state::AppState;
 use crate::sync::push::PushLimits;
 use crate::sync::read_model::SessionRow;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 use sync_core::schema::ATTENDANCE;
@@ -154,10 +152,7 @@ pub async fn page(
     let (name, track, zone, rows, now) = db::run(&state.pool, move |conn| {
         patient_standing(conn, &who, patient, ReadAction::Sessions)?;
         let id = patient.to_string();
-        let name: String = users::table
-            .find(&id)
-            .select(users::display_name)
-            .first(conn)?;
+        let name = accounts::display_name(conn, &id)?;
         let track = tracks::current_track_of(conn, &id)?;
         let zone = when::zone_of(conn, &id)?;
         let now = now_ms();
@@ -237,14 +232,7 @@ fn find_session(
     ) {
         return Err(PageError::NotFound);
     }
-    sessions::table
-        .filter(sessions::patient_id.eq(patient.to_string()))
-        .filter(sessions::doc_id.eq(session.to_string()))
-        .filter(sessions::deleted.eq(false))
-        .select(SessionRow::as_select())
-        .first(conn)
-        .optional()
-        .map_err(ApiError::from)?
+    sessions::find_live(conn, &patient.to_string(), &session.to_string())?
         .ok_or(PageError::NotFound)
 }
 

@@ -9,12 +9,11 @@
 //! next request (automatic logoff), and signing out ends it at once.
 
 use crate::auth::{token, AuthUser};
-use crate::db::schema::{dashboard_sessions, devices, users};
 use crate::db::{self, DbConnection};
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::repo::accounts::{self, User};
-use diesel::prelude::*;
+use crate::repo::dashboard_sessions;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -53,15 +52,13 @@ pub fn start(conn: &mut DbConnection, user: &User, now_ms: i64) -> Result<String
     let hash = token::digest(&session_token);
     db::write_tx(conn, |conn| {
         let device = accounts::create_device(conn, user.id, DEVICE_NAME, now_ms)?;
-        diesel::insert_into(dashboard_sessions::table)
-            .values((
-                dashboard_sessions::token_hash.eq(&hash),
-                dashboard_sessions::user_id.eq(user.id.to_string()),
-                dashboard_sessions::device_id.eq(device.to_string()),
-                dashboard_sessions::created_at.eq(now_ms),
-                dashboard_sessions::last_seen_at.eq(now_ms),
-            ))
-            .execute(conn)?;
+        dashboard_sessions::insert(
+            conn,
+            &hash,
+            &user.id.to_string(),
+            &device.to_string(),
+            now_ms,
+        )?;
         Ok::<_, ApiError>(())
     })?;
     Ok(session_token)
@@ -76,67 +73,32 @@ pub fn resume(
     idle: Duration,
 ) -> Result<Lookup, ApiError> {
     let hash = token::digest(session_token);
-    let found = dashboard_sessions::table
-        .inner_join(users::table.on(users::id.eq(dashboard_sessions::user_id)))
-        .filter(dashboard_sessions::token_hash.eq(&hash))
-        .filter(dashboard_sessions::ended_at.is_null())
-        .select((
-            dashboard_sessions::user_id,
-            dashboard_sessions::device_id,
-            dashboard_sessions::created_at,
-            dashboard_sessions::last_seen_at,
-            users::role,
-            users::clinic_id,
-            users::display_name,
-        ))
-        .first::<(String, String, i64, i64, String, String, String)>(conn)
-        .optional()?;
-    let Some((user_id, device_id, created_at, last_seen_at, role, clinic_id, display_name)) = found
-    else {
+    let Some(found) = dashboard_sessions::find_open(conn, &hash)? else {
         return Ok(Lookup::Unknown);
     };
-    let role = Role::parse(&role).ok_or_else(|| ApiError::internal("corrupt role"))?;
-    let expired = now_ms.saturating_sub(last_seen_at) > ms(idle)
-        || now_ms.saturating_sub(created_at) > MAX_AGE_MS
+    let role = Role::parse(&found.role).ok_or_else(|| ApiError::internal("corrupt role"))?;
+    let expired = now_ms.saturating_sub(found.last_seen_at) > ms(idle)
+        || now_ms.saturating_sub(found.created_at) > MAX_AGE_MS
         || role != Role::Counselor;
     if expired {
         end_hash(conn, &hash, now_ms)?;
         return Ok(Lookup::Expired);
     }
-    diesel::update(dashboard_sessions::table.find(&hash))
-        .set(dashboard_sessions::last_seen_at.eq(now_ms))
-        .execute(conn)?;
+    dashboard_sessions::touch(conn, &hash, now_ms)?;
     let parse = |s: &str| Uuid::parse_str(s).map_err(|_| ApiError::internal("corrupt id"));
     Ok(Lookup::Active(Active {
         user: AuthUser {
-            user_id: parse(&user_id)?,
+            user_id: parse(&found.user_id)?,
             role,
-            clinic_id: parse(&clinic_id)?,
-            device_id: parse(&device_id)?,
+            clinic_id: parse(&found.clinic_id)?,
+            device_id: parse(&found.device_id)?,
         },
-        display_name,
+        display_name: found.display_name,
     }))
 }
 
 fn end_hash(conn: &mut DbConnection, hash: &str, now_ms: i64) -> Result<(), ApiError> {
-    db::write_tx(conn, |conn| {
-        let device: Option<String> = diesel::update(
-            dashboard_sessions::table
-                .find(hash)
-                .filter(dashboard_sessions::ended_at.is_null()),
-        )
-        .set(dashboard_sessions::ended_at.eq(now_ms))
-        .returning(dashboard_sessions::device_id)
-        .get_result(conn)
-        .optional()?;
-        // The session's device writes nothing more: mark it revoked like a signed-out phone.
-        if let Some(device) = device {
-            diesel::update(devices::table.find(device))
-                .set(devices::revoked_at.eq(now_ms))
-                .execute(conn)?;
-        }
-        Ok::<_, ApiError>(())
-    })
+    db::write_tx(conn, |conn| dashboard_sessions::end(conn, hash, now_ms))
 }
 
 /// Ends the session of `session_token` (signing out); ending an unknown or ended one is a no-op.

@@ -8,6 +8,7 @@ mod checkpoint;
 pub mod fixed_sql;
 pub mod group_commit;
 pub mod schema;
+pub mod snapshot;
 
 use crate::error::ApiError;
 use crate::settings::{Backend, DatabaseSettings};

@@ -227,6 +227,48 @@ pub fn create_device(
     Ok(id)
 }
 
+/// Registers a device that is revoked from the start, so no token is ever issued for it and no
+/// sign-in can take it over (a server-side author, such as the schedule generator), unless a
+/// device with this id exists already: a concurrent registration of the same id is not an error.
+pub fn ensure_revoked_device(
+    conn: &mut DbConnection,
+    id: Uuid,
+    user: Uuid,
+    name: &str,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let known: i64 = devices::table
+        .filter(devices::id.eq(id.to_string()))
+        .count()
+        .get_result(conn)?;
+    if known > 0 {
+        return Ok(());
+    }
+    let inserted = diesel::insert_into(devices::table)
+        .values((
+            devices::id.eq(id.to_string()),
+            devices::user_id.eq(user.to_string()),
+            devices::name.eq(name),
+            devices::created_at.eq(now_ms),
+            devices::last_seen_at.eq(now_ms),
+            devices::revoked_at.eq(Some(now_ms)),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if crate::db::is_unique_violation(&e) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A user's display name; `NotFound` when there is no such user.
+pub fn display_name(conn: &mut DbConnection, id: &str) -> Result<String, ApiError> {
+    Ok(users::table
+        .find(id)
+        .select(users::display_name)
+        .first(conn)?)
+}
+
 /// Reuses a device the user already registered (signing in again on the same phone keeps its
 /// identity, and with it the device's op sequence), or registers a new one.
 pub fn reuse_or_create_device(

@@ -110,3 +110,63 @@ pub fn access_log_page(
         ))
         .load(conn)?)
 }
+
+/// Every consent of `patients` in force at `now_ms` (not revoked, not expired) that covers
+/// counselor `counselor` (naming them or the whole care team), as `(patient, consent)` ids,
+/// newest first.
+pub fn active_covering(
+    conn: &mut DbConnection,
+    patients: &[String],
+    counselor: Uuid,
+    now_ms: i64,
+) -> Result<Vec<(String, String)>, ApiError> {
+    Ok(consents::table
+        .filter(consents::patient_id.eq_any(patients))
+        .filter(consents::revoked_at.is_null())
+        .filter(
+            consents::expires_at
+                .is_null()
+                .or(consents::expires_at.gt(now_ms)),
+        )
+        .filter(
+            consents::grantee
+                .eq("care_team")
+                .or(consents::counselor_id.eq(counselor.to_string())),
+        )
+        .order((consents::created_at.desc(), consents::id.desc()))
+        .select((consents::patient_id, consents::id))
+        .load(conn)?)
+}
+
+/// One staff read, as the access log stores it.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessEntry<'a> {
+    /// Whose records were read.
+    pub patient: Uuid,
+    /// Who read them.
+    pub actor: Uuid,
+    /// The reader's role, as stored.
+    pub actor_role: &'a str,
+    /// What was read, as stored.
+    pub action: &'a str,
+    /// The consent that allowed the read.
+    pub consent: Uuid,
+    /// When, in milliseconds UTC.
+    pub at: i64,
+}
+
+/// Appends one entry to the access log.
+pub fn record_access(conn: &mut DbConnection, entry: &AccessEntry<'_>) -> Result<(), ApiError> {
+    diesel::insert_into(access_log::table)
+        .values((
+            access_log::id.eq(Uuid::now_v7().to_string()),
+            access_log::patient_id.eq(entry.patient.to_string()),
+            access_log::actor_id.eq(entry.actor.to_string()),
+            access_log::actor_role.eq(entry.actor_role),
+            access_log::action.eq(entry.action),
+            access_log::consent_id.eq(entry.consent.to_string()),
+            access_log::at.eq(entry.at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

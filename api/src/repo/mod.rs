@@ -5,12 +5,15 @@
 pub mod accounts;
 pub mod auth_sessions;
 pub mod care_team;
+pub mod checkins;
 pub mod consents;
+pub mod dashboard_sessions;
 pub mod enrollment;
 pub mod pull_positions;
 pub mod rate_limits;
 pub mod read_models;
 pub mod refresh_tokens;
+pub mod sessions;
 pub mod sync_store;
 pub mod tracks;
 pub mod trends;

@@ -5,10 +5,40 @@
 use crate::db::schema::{checkins, sessions};
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::trends::flags::RecentCheckin;
-use crate::trends::series::Day;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
+
+/// One local day of check-ins, as the database aggregates it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Day {
+    /// Local day number (days since 1970-01-01).
+    pub day: i64,
+    /// Check-ins with an intensity.
+    pub count: i64,
+    /// Mean intensity.
+    pub mean: f64,
+    /// Highest intensity.
+    pub max: i64,
+    /// Mean mood (1–5), when any check-in had one.
+    pub mood: Option<f64>,
+}
+
+/// A recent check-in, as flags need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentCheckin {
+    /// Document id.
+    pub id: String,
+    /// When it was felt (ms).
+    pub recorded_at: i64,
+    /// When it reached the server (ms): late data is judged on arrival.
+    pub arrived_at: i64,
+    /// Intensity.
+    pub intensity: Option<i64>,
+    /// Lapse reported.
+    pub lapse: bool,
+    /// "I need help now".
+    pub crisis: bool,
+}
 
 #[derive(QueryableByName)]
 struct DayRow {

@@ -39,16 +39,14 @@
 
 use crate::access::{self, Standing};
 use crate::auth::AuthUser;
-use crate::db::schema::{devices, sessions};
+use crate::db::snapshot::read_snapshot;
 use crate::db::DbConnection;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
-use crate::repo::sync_store;
+use crate::repo::{accounts, sessions, sync_store};
 use crate::schedule::recurrence::{format_time, Occurrence};
 use crate::sync::push::{self, PushLimits};
-use diesel::connection::SimpleConnection;
-use diesel::prelude::*;
 use serde_json::Value;
 use std::collections::HashSet;
 use sync_core::op::op_id;
@@ -62,7 +60,6 @@ pub const DEVICE_NAME: &str = "schedule generator";
 /// How often an enrollment that lost the race to a concurrent one of the same patient reads
 /// again before it gives up.
 const MAX_ATTEMPTS: usize = 5;
-const IN_CHUNK: usize = 500;
 
 /// What a generation wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,47 +87,8 @@ fn ensure_device(
     now_ms: i64,
 ) -> Result<Uuid, ApiError> {
     let id = device_id(counselor, track, patient);
-    let known: i64 = devices::table
-        .filter(devices::id.eq(id.to_string()))
-        .count()
-        .get_result(conn)?;
-    if known == 0 {
-        let inserted = diesel::insert_into(devices::table)
-            .values((
-                devices::id.eq(id.to_string()),
-                devices::user_id.eq(counselor.to_string()),
-                devices::name.eq(DEVICE_NAME),
-                devices::created_at.eq(now_ms),
-                devices::last_seen_at.eq(now_ms),
-                devices::revoked_at.eq(Some(now_ms)),
-            ))
-            .execute(conn);
-        match inserted {
-            Ok(_) => {}
-            // Registered by a concurrent enrollment.
-            Err(e) if crate::db::is_unique_violation(&e) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    accounts::ensure_revoked_device(conn, id, counselor, DEVICE_NAME, now_ms)?;
     Ok(id)
-}
-
-/// The session documents among `ids` that the patient already has (deleted ones included).
-fn existing_docs(
-    conn: &mut DbConnection,
-    patient: Uuid,
-    ids: &[String],
-) -> Result<HashSet<String>, ApiError> {
-    let mut out = HashSet::new();
-    for chunk in ids.chunks(IN_CHUNK) {
-        let found: Vec<String> = sessions::table
-            .filter(sessions::patient_id.eq(patient.to_string()))
-            .filter(sessions::doc_id.eq_any(chunk))
-            .select(sessions::doc_id)
-            .load(conn)?;
-        out.extend(found);
-    }
-    Ok(out)
 }
 
 /// The next free sequence number of a device: one past everything the server holds for it.
@@ -148,12 +106,8 @@ fn snapshot(
     ids: &[String],
     device: Uuid,
 ) -> Result<(HashSet<String>, u64), ApiError> {
-    conn.transaction(|conn| {
-        if let DbConnection::Pg(pg) = conn {
-            // PostgreSQL's default gives each statement its own snapshot.
-            pg.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")?;
-        }
-        let existing = existing_docs(conn, patient, ids)?;
+    read_snapshot(conn, |conn| {
+        let existing = sessions::existing_ids(conn, &patient.to_string(), ids)?;
         let next = next_seq(conn, device)?;
         Ok((existing, next))
     })

@@ -7,56 +7,8 @@ use crate::trends::series::{ewma_baseline, slope, Day};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-/// Thresholds, from configuration (see `settings.rs`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlagSettings {
-    /// A craving at or above this is "high".
-    pub high_intensity: i64,
-    /// …within this many hours.
-    pub high_intensity_hours: i64,
-    /// A lapse at or above this intensity is a crisis, not a trend.
-    pub crisis_lapse_intensity: i64,
-    /// A crisis check-in stays an urgent flag this long after it was made or arrived.
-    pub crisis_hours: i64,
-    /// A lapse stays flagged this many days.
-    pub lapse_days: i64,
-    /// Days without a check-in before it is flagged.
-    pub no_checkin_days: i64,
-    /// Consecutive missed sessions before it is flagged.
-    pub missed_sessions: usize,
-    /// z-score of recent cravings over the patient's own baseline that is flagged.
-    pub baseline_z: f64,
-    /// Days counted as "recent" against the baseline.
-    pub recent_days: i64,
-    /// Fewest baseline days for the comparison to mean anything.
-    pub min_baseline_days: usize,
-    /// Weight of each new day in the baseline's moving average.
-    pub ewma_alpha: f64,
-    /// Craving slope (points per day over the last week) that counts as rising.
-    pub rising_slope: f64,
-    /// Mood slope (points per day) that counts as falling.
-    pub falling_mood_slope: f64,
-}
-
-impl Default for FlagSettings {
-    fn default() -> Self {
-        Self {
-            high_intensity: 8,
-            high_intensity_hours: 48,
-            crisis_lapse_intensity: 9,
-            crisis_hours: 72,
-            lapse_days: 7,
-            no_checkin_days: 3,
-            missed_sessions: 2,
-            baseline_z: 2.0,
-            recent_days: 3,
-            min_baseline_days: 7,
-            ewma_alpha: 0.2,
-            rising_slope: 0.15,
-            falling_mood_slope: -0.1,
-        }
-    }
-}
+pub use crate::repo::trends::RecentCheckin;
+pub use crate::settings::FlagSettings;
 
 /// How soon someone should act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -116,23 +68,6 @@ pub struct Flag {
     pub reason: String,
     /// The numbers behind it.
     pub data: Value,
-}
-
-/// A recent check-in, as flags need it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecentCheckin {
-    /// Document id.
-    pub id: String,
-    /// When it was felt (ms).
-    pub recorded_at: i64,
-    /// When it reached the server (ms): late data is judged on arrival.
-    pub arrived_at: i64,
-    /// Intensity.
-    pub intensity: Option<i64>,
-    /// Lapse reported.
-    pub lapse: bool,
-    /// "I need help now".
-    pub crisis: bool,
 }
 
 /// Everything the flags look at.

@@ -10,37 +10,14 @@ use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::repo::trends::{self as q, HeatCell, Lapse, LastCheckin, SkillStat, TriggerStat};
-use flags::{Flag, FlagInputs, FlagSettings};
+use flags::{Flag, FlagInputs};
 use serde::Serialize;
 use series::{rolling_mean, slope};
 
+pub use crate::settings::TrendSettings;
+
 const DAY_MS: i64 = 86_400_000;
 const HOUR_MS: i64 = 3_600_000;
-
-/// Trend settings, from configuration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrendSettings {
-    /// Risk-flag thresholds.
-    pub flags: FlagSettings,
-    /// How long before an exercise a check-in's triggers count as what the patient was coping
-    /// with.
-    pub skill_trigger_lookback_hours: i64,
-    /// Slope (points per day) below which a trend reads as flat.
-    pub flat_slope: f64,
-    /// Days of daily means the baseline is built from.
-    pub baseline_days: i64,
-}
-
-impl Default for TrendSettings {
-    fn default() -> Self {
-        Self {
-            flags: FlagSettings::default(),
-            skill_trigger_lookback_hours: 3,
-            flat_slope: 0.05,
-            baseline_days: 56,
-        }
-    }
-}
 
 /// One local day of cravings.
 #[derive(Debug, Serialize)]

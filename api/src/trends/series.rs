@@ -1,20 +1,7 @@
 //! Pure arithmetic over daily craving aggregates: rolling means, least-squares slope, and the
 //! patient's own baseline (exponentially weighted mean and spread).
 
-/// One local day of check-ins, as the database aggregates it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Day {
-    /// Local day number (days since 1970-01-01).
-    pub day: i64,
-    /// Check-ins with an intensity.
-    pub count: i64,
-    /// Mean intensity.
-    pub mean: f64,
-    /// Highest intensity.
-    pub max: i64,
-    /// Mean mood (1–5), when any check-in had one.
-    pub mood: Option<f64>,
-}
+pub use crate::repo::trends::Day;
 
 /// The mean over the `window` days ending at each day (inclusive), weighted by check-ins: total
 /// intensity ÷ total check-ins in the window. Days without check-ins do not count as zero.

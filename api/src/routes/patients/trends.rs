@@ -7,15 +7,20 @@
 
 use crate::access::{self, ReadAction};
 use crate::auth::AuthUser;
-use crate::calendar::parse_day;
+use crate::calendar::{parse_day, InvalidDay};
 use crate::clock::now_ms;
 use crate::db;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::trends::{self, Trends};
 use actix_web::web;
 use serde::Deserialize;
 use uuid::Uuid;
+
+/// 422 `invalid_query`, naming the date field and the form it must take.
+fn invalid_query(e: InvalidDay) -> ApiError {
+    ApiError::validation(ErrorCode::InvalidQuery, e.to_string())
+}
 
 /// `?from=&to=`
 #[derive(Debug, Deserialize)]
@@ -40,12 +45,14 @@ pub async fn trends(
         .from
         .as_deref()
         .map(|d| parse_day(d, "from"))
-        .transpose()?;
+        .transpose()
+        .map_err(invalid_query)?;
     let to = params
         .to
         .as_deref()
         .map(|d| parse_day(d, "to"))
-        .transpose()?;
+        .transpose()
+        .map_err(invalid_query)?;
     let settings = state.settings.trends.clone();
     let trends = db::run(&state.pool, move |conn| {
         let standing = access::require_read(conn, &caller, patient)?;

@@ -6,6 +6,7 @@ use crate::crisis;
 use crate::db;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
+use crate::services;
 use crate::state::AppState;
 use crate::sync::push::{self, PushLimits};
 use actix_web::web;
@@ -38,17 +39,7 @@ pub async fn push(
     let flags = state.settings.trends.flags.clone();
     let (outcome, in_crisis) = db::run(&state.pool, move |conn| {
         let outcome = push::push(conn, &caller, ops, limits, now)?;
-        // Evaluated on arrival, after the commit, whatever day the check-in was made: the
-        // check-ins the merge rewrote as it left them, any others the push holds ops of (a
-        // retried batch) as stored.
-        let taken = &outcome.checkins;
-        let mut in_crisis = taken.rewritten.iter().any(|s| s.call_for_help(&flags));
-        for (patient, docs) in &taken.unchanged {
-            if in_crisis {
-                break;
-            }
-            in_crisis = crisis::any_crisis(conn, patient, docs, &flags)?;
-        }
+        let in_crisis = services::crisis::push_calls_for_help(conn, &outcome.checkins, &flags)?;
         Ok((outcome, in_crisis))
     })
     .await?;
