@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use sync_core::view::{is_deleted, PatientText};
-use sync_core::{CheckIn, DocKey, DocKind, Exercise, Session, View};
+use sync_core::{CheckIn, DocKey, DocKind, Exercise, Session, View, Writes};
 use uuid::Uuid;
 
 use crate::client::Client;
@@ -107,10 +107,6 @@ fn local_date(ms: i64, offset_min: i16) -> String {
     }
 }
 
-fn text_value(t: &Option<PatientText>) -> Option<Value> {
-    t.as_ref().map(|t| Value::String(t.as_str().to_string()))
-}
-
 impl<T: Transport> Client<T> {
     fn patient_id(&mut self) -> Result<Uuid, ClientError> {
         let d = self.device()?;
@@ -163,27 +159,18 @@ impl<T: Transport> Client<T> {
             kind: DocKind::Checkin,
             doc: Uuid::now_v7(),
         };
-        let mut fields = vec![
-            ("recorded_at".to_string(), json!(at)),
-            ("tz_offset_min".to_string(), json!(c.tz_offset_min)),
-            ("intensity".to_string(), json!(c.intensity)),
-        ];
-        for t in &c.triggers {
-            fields.push((format!("triggers/{t}"), json!(true)));
-        }
-        let optional = [
-            ("mood", c.mood.map(|m| json!(m))),
-            ("lapse", c.lapse.map(|l| json!(l))),
-            ("substance", c.substance.as_ref().map(|s| json!(s))),
-            ("context", text_value(&c.context)),
-            ("note", text_value(&c.note)),
-            ("crisis", c.crisis.then_some(json!(true))),
-        ];
-        for (name, value) in optional {
-            if let Some(v) = value {
-                fields.push((name.to_string(), v));
-            }
-        }
+        let fields = Writes::<CheckIn>::new()
+            .recorded_at(Some(at))
+            .tz_offset_min(Some(c.tz_offset_min))
+            .intensity(Some(c.intensity))
+            .triggers(&c.triggers)
+            .mood(c.mood)
+            .lapse(c.lapse)
+            .substance(c.substance.as_deref())
+            .context(c.context.as_ref())
+            .note(c.note.as_ref())
+            .crisis(c.crisis.then_some(true))
+            .into_fields();
         self.write_doc(key, fields)?;
         Ok(key.doc)
     }
@@ -200,23 +187,16 @@ impl<T: Transport> Client<T> {
             kind: DocKind::Exercise,
             doc: Uuid::now_v7(),
         };
-        let mut fields = vec![
-            ("skill".to_string(), json!(x.skill)),
-            ("started_at".to_string(), json!(at)),
-            ("tz_offset_min".to_string(), json!(x.tz_offset_min)),
-        ];
-        let optional = [
-            ("duration_min", x.duration_min.map(|v| json!(v))),
-            ("craving_before", x.craving_before.map(|v| json!(v))),
-            ("craving_after", x.craving_after.map(|v| json!(v))),
-            ("helpfulness", x.helpfulness.map(|v| json!(v))),
-            ("note", text_value(&x.note)),
-        ];
-        for (name, value) in optional {
-            if let Some(v) = value {
-                fields.push((name.to_string(), v));
-            }
-        }
+        let fields = Writes::<Exercise>::new()
+            .skill(Some(&x.skill))
+            .started_at(Some(at))
+            .tz_offset_min(Some(x.tz_offset_min))
+            .duration_min(x.duration_min)
+            .craving_before(x.craving_before)
+            .craving_after(x.craving_after)
+            .helpfulness(x.helpfulness)
+            .note(x.note.as_ref())
+            .into_fields();
         self.write_doc(key, fields)?;
         Ok(key.doc)
     }
@@ -241,10 +221,10 @@ impl<T: Transport> Client<T> {
         {
             return Err(ClientError::UnknownSession(session));
         }
-        let mut fields = vec![("rsvp".to_string(), json!(answer))];
-        if let Some(v) = text_value(&note) {
-            fields.push(("rsvp_note".to_string(), v));
-        }
+        let fields = Writes::<Session>::new()
+            .rsvp(Some(answer))
+            .rsvp_note(note.as_ref())
+            .into_fields();
         self.write_doc(key, fields)?;
         Ok(())
     }
@@ -260,13 +240,13 @@ impl<T: Transport> Client<T> {
             kind: DocKind::Session,
             doc: Uuid::now_v7(),
         };
-        let fields = vec![
-            ("kind".to_string(), json!(s.kind)),
-            ("title".to_string(), json!(s.title)),
-            ("starts_at".to_string(), json!(s.starts_at_ms)),
-            ("duration_min".to_string(), json!(s.duration_min)),
-            ("status".to_string(), json!("scheduled")),
-        ];
+        let fields = Writes::<Session>::new()
+            .kind(Some(&s.kind))
+            .title(Some(&s.title))
+            .starts_at(Some(s.starts_at_ms))
+            .duration_min(Some(s.duration_min))
+            .status(Some("scheduled"))
+            .into_fields();
         self.write_doc(key, fields)?;
         Ok(key.doc)
     }
@@ -275,7 +255,8 @@ impl<T: Transport> Client<T> {
     pub fn delete(&mut self, kind: DocKind, doc: Uuid) -> Result<(), ClientError> {
         let patient = self.patient_id()?;
         let key = DocKey { patient, kind, doc };
-        self.write_doc(key, vec![("_deleted".to_string(), json!(true))])?;
+        let tombstone = (sync_core::schema::DELETED.to_string(), Value::Bool(true));
+        self.write_doc(key, vec![tombstone])?;
         Ok(())
     }
 

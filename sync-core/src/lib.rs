@@ -8,6 +8,8 @@
 //! - [`policy`]: who may write which field, and [`policy::may_write`].
 //! - [`replica`]: an in-memory replica with merge and delta state.
 //! - [`view`]: typed read views (check-in, exercise, session, plan) and the tombstone rule.
+//! - [`kinds`]: every record kind, declared once: its fields, who writes them, its typed view,
+//!   its input builder [`Writes`] and its read-model table.
 //! - [`reject`]: the stable rejection codes.
 //! - [`text`]: which characters text may hold, for ops and for every other stored string.
 //! - [`wire`]: the sync protocol's JSON bodies (push, pull, receipt, error), for every side.
@@ -68,6 +70,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod hlc;
+pub mod kinds;
 pub mod op;
 pub mod policy;
 pub mod reject;
@@ -78,6 +81,7 @@ pub mod view;
 pub mod wire;
 
 pub use hlc::{check_drift, Clock, ClockError, Hlc};
+pub use kinds::Writes;
 pub use op::{wins, Author, DocKind, Op, Role};
 pub use policy::{may_write, Relation};
 pub use reject::{RejectCode, Rejection};

@@ -12,39 +12,10 @@ use uuid::Uuid;
 use crate::hlc::Hlc;
 use crate::reject::{RejectCode, Rejection};
 
-/// The kinds of document Tether syncs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DocKind {
-    /// A craving check-in, written by the patient.
-    Checkin,
-    /// A coping-skill exercise, written by the patient.
-    Exercise,
-    /// A treatment session on the schedule, written by the counselor (rsvp by the patient).
-    Session,
-    /// The patient's treatment plan, written by the counselor.
-    Plan,
-}
+/// The kinds of document Tether syncs, declared once each in [`crate::kinds`].
+pub use crate::kinds::DocKind;
 
 impl DocKind {
-    /// Every kind, in a stable order.
-    pub const ALL: [DocKind; 4] = [
-        DocKind::Checkin,
-        DocKind::Exercise,
-        DocKind::Session,
-        DocKind::Plan,
-    ];
-
-    /// The wire name (`"checkin"`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocKind::Checkin => "checkin",
-            DocKind::Exercise => "exercise",
-            DocKind::Session => "session",
-            DocKind::Plan => "plan",
-        }
-    }
-
     /// Parses a wire name; an unknown one is rejected with `unknown_kind`.
     pub fn parse(s: &str) -> Result<Self, Rejection> {
         DocKind::ALL

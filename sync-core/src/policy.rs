@@ -1,6 +1,6 @@
 //! Write policy as data: which role may write which field of which kind.
 //!
-//! The rules, one table row per field ([`WRITE_POLICY`]):
+//! The rules, one row per field of each kind ([`rules`], declared with the kind's fields):
 //! - **Patients** write only their own documents (`author.user == op.patient`): every field of
 //!   their check-ins and exercises, and the `rsvp` / `rsvp_note` of their sessions. Never a
 //!   session's time, status or attendance, never their plan.
@@ -17,7 +17,6 @@
 
 use crate::op::{Author, DocKind, Op, Role};
 use crate::reject::{RejectCode, Rejection};
-use crate::schema::DELETED;
 
 /// The author's relation to the patient whose document the op writes, as established by the
 /// caller (care-team assignment plus active consent).
@@ -50,63 +49,16 @@ pub struct Rule {
     pub writer: Writer,
 }
 
-const fn r(kind: DocKind, field: &'static str, writer: Writer) -> Rule {
-    Rule {
-        kind,
-        field,
-        writer,
-    }
-}
-
-use DocKind::{Checkin, Exercise, Plan, Session};
-use Writer::{Counselor, Patient};
-
-/// The write policy. A test checks it names every schema field exactly once.
-pub static WRITE_POLICY: &[Rule] = &[
-    r(Checkin, "recorded_at", Patient),
-    r(Checkin, "tz_offset_min", Patient),
-    r(Checkin, "intensity", Patient),
-    r(Checkin, "triggers", Patient),
-    r(Checkin, "mood", Patient),
-    r(Checkin, "lapse", Patient),
-    r(Checkin, "substance", Patient),
-    r(Checkin, "context", Patient),
-    r(Checkin, "crisis", Patient),
-    r(Checkin, "note", Patient),
-    r(Checkin, DELETED, Patient),
-    r(Exercise, "skill", Patient),
-    r(Exercise, "started_at", Patient),
-    r(Exercise, "tz_offset_min", Patient),
-    r(Exercise, "duration_min", Patient),
-    r(Exercise, "craving_before", Patient),
-    r(Exercise, "craving_after", Patient),
-    r(Exercise, "helpfulness", Patient),
-    r(Exercise, "note", Patient),
-    r(Exercise, DELETED, Patient),
-    r(Session, "kind", Counselor),
-    r(Session, "title", Counselor),
-    r(Session, "starts_at", Counselor),
-    r(Session, "duration_min", Counselor),
-    r(Session, "location", Counselor),
-    r(Session, "telehealth_url", Counselor),
-    r(Session, "status", Counselor),
-    r(Session, "rsvp", Patient),
-    r(Session, "rsvp_note", Patient),
-    r(Session, "attendance", Counselor),
-    r(Session, DELETED, Counselor),
-    r(Plan, "skills", Counselor),
-    r(Plan, "prompt_times", Counselor),
-    r(Plan, "weekly_hours_target", Counselor),
-    r(Plan, "phase", Counselor),
-    r(Plan, DELETED, Counselor),
-];
+/// The write policy of one kind, generated from its declaration in [`crate::kinds`]: one row
+/// per field, the tombstone last.
+pub use crate::kinds::rules;
 
 /// Who writes `kind.field` (`field` may be `name/<element>`), if the field exists.
 pub fn writer(kind: DocKind, field: &str) -> Option<Writer> {
     let base = field.split_once('/').map_or(field, |(b, _)| b);
-    WRITE_POLICY
+    rules(kind)
         .iter()
-        .find(|r| r.kind == kind && r.field == base)
+        .find(|r| r.field == base)
         .map(|r| r.writer)
 }
 
@@ -230,18 +182,12 @@ mod tests {
         for kind in DocKind::ALL {
             let names = schema::fields(kind).iter().map(|s| s.name).chain([DELETED]);
             for name in names {
-                let n = WRITE_POLICY
-                    .iter()
-                    .filter(|r| r.kind == kind && r.field == name)
-                    .count();
+                let n = rules(kind).iter().filter(|r| r.field == name).count();
                 assert_eq!(n, 1, "{}.{name}", kind.as_str());
             }
+            assert!(rules(kind).iter().all(|r| r.kind == kind));
+            assert_eq!(rules(kind).len(), schema::fields(kind).len() + 1);
         }
-        let total: usize = DocKind::ALL
-            .into_iter()
-            .map(|k| schema::fields(k).len() + 1)
-            .sum();
-        assert_eq!(WRITE_POLICY.len(), total);
     }
 
     #[test]

@@ -1,4 +1,6 @@
 //! Document schemas as data: the static tables a phone and the server both validate against.
+//! Each kind's table is generated from its declaration in [`crate::kinds`]; this module holds
+//! the field types, the catalogs kinds share, and validation.
 //!
 //! Every field has a type and a range ([`FieldType`]). Representations:
 //! - times are integer milliseconds since the Unix epoch, UTC ([`FieldType::TimestampMs`]), with
@@ -209,17 +211,10 @@ const fn f(name: &'static str, ty: FieldType) -> FieldSpec {
     }
 }
 
-const fn patient_text(name: &'static str, max_chars: usize) -> FieldSpec {
-    FieldSpec {
-        name,
-        ty: FieldType::Text { max_chars },
-        patient_text: true,
-    }
-}
-
-const SCALE_0_10: FieldType = FieldType::Int { min: 0, max: 10 };
-/// UTC offsets run from -12:00 to +14:00.
-const TZ_OFFSET: FieldType = FieldType::Int {
+/// A 0–10 scale (craving intensity, craving before and after an exercise).
+pub const SCALE_0_10: FieldType = FieldType::Int { min: 0, max: 10 };
+/// UTC offsets run from -12:00 to +14:00; either sign is accepted up to 14 hours.
+pub const TZ_OFFSET: FieldType = FieldType::Int {
     min: -14 * 60,
     max: 14 * 60,
 };
@@ -227,91 +222,18 @@ const TZ_OFFSET: FieldType = FieldType::Int {
 /// The tombstone spec shared by every kind.
 pub static DELETED_SPEC: FieldSpec = f(DELETED, FieldType::Bool);
 
-/// Session kinds.
-pub const SESSION_KINDS: &[&str] = &[
-    "group",
-    "individual",
-    "family",
-    "medication",
-    "psychoeducation",
-    "life_skills",
-    "mutual_help",
-];
-/// Session statuses.
-pub const SESSION_STATUSES: &[&str] = &["scheduled", "cancelled", "completed"];
-/// A patient's answers to a session invitation.
-pub const RSVPS: &[&str] = &["yes", "no", "maybe"];
-/// Attendance marks a counselor records.
-pub const ATTENDANCE: &[&str] = &["attended", "late", "left_early", "absent", "excused"];
-/// Treatment phases of a plan.
-pub const PHASES: &[&str] = &[
-    "intake",
-    "intensive",
-    "step_down",
-    "aftercare",
-    "discharged",
-];
+pub use crate::kinds::fields;
+pub use crate::kinds::plan::PHASES;
+pub use crate::kinds::session::{ATTENDANCE, RSVPS, SESSION_KINDS, SESSION_STATUSES};
 
 /// Fields of a craving check-in.
-pub static CHECKIN: &[FieldSpec] = &[
-    f("recorded_at", FieldType::TimestampMs),
-    f("tz_offset_min", TZ_OFFSET),
-    f("intensity", SCALE_0_10),
-    f("triggers", FieldType::Set(SetElement::Tag(&TRIGGERS))),
-    // 1 = very low … 5 = very good.
-    f("mood", FieldType::Int { min: 1, max: 5 }),
-    f("lapse", FieldType::Bool),
-    f("substance", FieldType::Tag(&SUBSTANCES)),
-    patient_text("context", 500),
-    // "I need help now": the counselor view raises it as a risk flag.
-    f("crisis", FieldType::Bool),
-    patient_text("note", 2000),
-];
-
+pub use crate::kinds::checkin::FIELDS as CHECKIN;
 /// Fields of a coping-skill exercise.
-pub static EXERCISE: &[FieldSpec] = &[
-    f("skill", FieldType::Tag(&SKILLS)),
-    f("started_at", FieldType::TimestampMs),
-    f("tz_offset_min", TZ_OFFSET),
-    f("duration_min", FieldType::Int { min: 0, max: 600 }),
-    f("craving_before", SCALE_0_10),
-    f("craving_after", SCALE_0_10),
-    // 1 = not at all … 5 = very helpful.
-    f("helpfulness", FieldType::Int { min: 1, max: 5 }),
-    patient_text("note", 2000),
-];
-
-/// Fields of a scheduled treatment session.
-pub static SESSION: &[FieldSpec] = &[
-    f("kind", FieldType::Enum(SESSION_KINDS)),
-    f("title", FieldType::Text { max_chars: 120 }),
-    f("starts_at", FieldType::TimestampMs),
-    f("duration_min", FieldType::Int { min: 5, max: 720 }),
-    f("location", FieldType::Text { max_chars: 200 }),
-    f("telehealth_url", FieldType::HttpsUrl { max_len: 2048 }),
-    f("status", FieldType::Enum(SESSION_STATUSES)),
-    f("rsvp", FieldType::Enum(RSVPS)),
-    patient_text("rsvp_note", 500),
-    f("attendance", FieldType::Enum(ATTENDANCE)),
-];
-
+pub use crate::kinds::exercise::FIELDS as EXERCISE;
 /// Fields of a treatment plan.
-pub static PLAN: &[FieldSpec] = &[
-    f("skills", FieldType::Set(SetElement::Tag(&SKILLS))),
-    f("prompt_times", FieldType::Set(SetElement::TimeOfDay)),
-    f("weekly_hours_target", FieldType::Int { min: 0, max: 40 }),
-    f("phase", FieldType::Enum(PHASES)),
-];
-
-/// The fields of `kind` (without `_deleted`, which every kind has).
-pub fn fields(kind: DocKind) -> &'static [FieldSpec] {
-    match kind {
-        DocKind::Checkin => CHECKIN,
-        DocKind::Exercise => EXERCISE,
-        DocKind::Session => SESSION,
-        DocKind::Plan => PLAN,
-    }
-}
+pub use crate::kinds::plan::FIELDS as PLAN;
+/// Fields of a scheduled treatment session.
+pub use crate::kinds::session::FIELDS as SESSION;
 
 /// Resolves an op's field name to its spec and, for a set, its element.
 ///

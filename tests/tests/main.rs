@@ -30,6 +30,7 @@ mod hygiene;
 mod migrations;
 mod openapi;
 mod phone;
+mod record_kinds;
 mod schedules;
 mod sync;
 mod sync_access;

@@ -1,0 +1,135 @@
+//! `record_kind!`: one declaration of a record kind, from which its schema table, write-policy
+//! rows, typed view and input builder are generated (see `docs/record-kinds.md`).
+//!
+//! ```text
+//! record_kind! {
+//!     /// The view's doc comment.
+//!     view CheckIn of Checkin;
+//!     fields {
+//!         /// The field's doc comment (the view's and the builder method's).
+//!         intensity: Option<u8> = SCALE_0_10, Patient;
+//!         …
+//!     }
+//!     deleted by Patient;
+//!     read model "checkins" listed by recorded_at, derived [LocalDay, LocalHour];
+//! }
+//! ```
+//!
+//! Each field line is `name: ViewType = FieldType, Writer;`. The view type is one that
+//! implements [`super::FieldValue`] (it decides the JSON decoding, what the builder takes, and
+//! whether the field is patient text); the field type is a [`crate::schema::FieldType`]
+//! expression; the writer is a [`crate::policy::Writer`] variant. The `read model` line is left
+//! out by a kind the server keeps no table for.
+
+/// Declares one record kind in the module it is invoked in: `FIELDS`, `POLICY`, `READ_MODEL`,
+/// the view struct with its `View` impl, and the per-field methods of `Writes<View>`.
+macro_rules! record_kind {
+    (@read_model $View:ident) => {
+        None
+    };
+    (@read_model $View:ident $table:literal listed by $listed:ident, [$($derived:ident),*]) => {{
+        // The listed field must be one of the view's.
+        const _: fn(&$View) = |v| {
+            let _ = &v.$listed;
+        };
+        Some($crate::kinds::ReadModel {
+            table: $table,
+            listed_by: stringify!($listed),
+            derived: &[$($crate::kinds::Derived::$derived),*],
+        })
+    }};
+    (
+        $(#[doc = $doc:literal])*
+        view $View:ident of $variant:ident;
+        fields {
+            $(
+                $(#[doc = $fdoc:literal])*
+                $name:ident : $ty:ty = $fty:expr, $writer:ident;
+            )*
+        }
+        deleted by $deleter:ident;
+        $(read model $table:literal listed by $listed:ident, derived [$($derived:ident),* $(,)?];)?
+    ) => {
+        use $crate::kinds::FieldValue as _;
+
+        /// The fields of this kind, in declaration order (without `_deleted`, which every kind
+        /// has).
+        pub static FIELDS: &[$crate::schema::FieldSpec] = &[$(
+            $crate::schema::FieldSpec {
+                name: stringify!($name),
+                ty: $fty,
+                patient_text: <$ty as $crate::kinds::FieldValue>::PATIENT_TEXT,
+            },
+        )*];
+
+        /// Who writes each field of this kind, the tombstone last.
+        pub const POLICY: &[$crate::policy::Rule] = &[
+            $(
+                $crate::policy::Rule {
+                    kind: $crate::op::DocKind::$variant,
+                    field: stringify!($name),
+                    writer: $crate::policy::Writer::$writer,
+                },
+            )*
+            $crate::policy::Rule {
+                kind: $crate::op::DocKind::$variant,
+                field: $crate::schema::DELETED,
+                writer: $crate::policy::Writer::$deleter,
+            },
+        ];
+
+        /// The server-side table this kind is listed from, if it has one.
+        pub static READ_MODEL: Option<$crate::kinds::ReadModel> =
+            record_kind!(@read_model $View $($table listed by $listed, [$($derived),*])?);
+
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+        pub struct $View {
+            /// Owning patient.
+            pub patient: uuid::Uuid,
+            /// Document id.
+            pub id: uuid::Uuid,
+            $(
+                $(#[doc = $fdoc])*
+                pub $name: $ty,
+            )*
+        }
+
+        impl $crate::view::View for $View {
+            const KIND: $crate::op::DocKind = $crate::op::DocKind::$variant;
+
+            fn from_fields<'a>(
+                key: $crate::replica::DocKey,
+                fields: impl IntoIterator<Item = (&'a str, &'a serde_json::Value)>,
+            ) -> Self {
+                let mut view = $View {
+                    patient: key.patient,
+                    id: key.doc,
+                    ..Default::default()
+                };
+                for (field, value) in fields {
+                    let (base, element) = match field.split_once('/') {
+                        Some((base, element)) => (base, Some(element)),
+                        None => (field, None),
+                    };
+                    match base {
+                        $(stringify!($name) => view.$name.read(element, value),)*
+                        _ => {}
+                    }
+                }
+                $(view.$name.finish();)*
+                view
+            }
+        }
+
+        impl $crate::kinds::Writes<$View> {
+            $(
+                $(#[doc = $fdoc])*
+                pub fn $name(mut self, value: <$ty as $crate::kinds::FieldValue>::Input<'_>) -> Self {
+                    <$ty as $crate::kinds::FieldValue>::write(stringify!($name), value, self.buffer());
+                    self
+                }
+            )*
+        }
+    };
+}
