@@ -88,7 +88,7 @@ struct PgColumn {
 }
 
 /// The columns of `table` on a freshly migrated database of the chosen backend.
-fn actual_columns(db: &TestDb, table: &str) -> Columns {
+fn actual_columns(db: &TestDatabase, table: &str) -> Columns {
     match backend() {
         Backend::Sqlite => {
             let mut conn = SqliteConnection::establish(&db.url).unwrap();
@@ -121,7 +121,7 @@ fn actual_columns(db: &TestDb, table: &str) -> Columns {
 
 #[test]
 fn every_read_model_table_has_the_columns_its_kind_declares() {
-    let db = TestDb::create();
+    let db = fresh_database();
     for kind in DocKind::ALL {
         let Some(rm) = read_model(kind) else { continue };
         let expected = expected_columns(kind, rm);
