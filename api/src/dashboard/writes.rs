@@ -9,28 +9,20 @@
 //! within the same millisecond as the last one. Sequence numbers: the session device's next
 //! numbers come from its receipt; two posts of one browser at the same moment may pick the same
 //! ones, and the loser's ops (refused `device_seq_reused`, nothing stored) are re-numbered and
-//! pushed again, as the schedule generator does.
+//! pushed again ([`crate::sync::server_writes`], as the schedule generator does).
 
 use crate::auth::AuthUser;
 use crate::dashboard::error::PageError;
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::repo::sync_store;
-use crate::sync::push::{self, PushLimits};
+use crate::sync::push::PushLimits;
+use crate::sync::server_writes::{self, lost_its_number, lost_standing, MAX_RENUMBERINGS};
 use serde_json::Value;
 use std::str::FromStr;
 use sync_core::op::op_id;
 use sync_core::{DocKey, DocKind, Hlc, Op};
 use uuid::Uuid;
-
-const MAX_ATTEMPTS: usize = 5;
-
-/// The next free sequence number of a device: one past everything the server holds for it.
-fn next_seq(conn: &mut DbConnection, device: Uuid) -> Result<u64, ApiError> {
-    let (high_water, pending) = sync_store::load_receipt(conn, &device.to_string())?;
-    let top = pending.last().copied().unwrap_or(0).max(high_water);
-    u64::try_from(top + 1).map_err(ApiError::internal)
-}
 
 /// The latest HLC among the document's current field winners.
 fn latest_hlc(
@@ -95,22 +87,15 @@ pub fn write_fields(
         });
     }
 
-    for _ in 0..MAX_ATTEMPTS {
-        let first = next_seq(conn, author.device_id)?;
-        for (i, op) in ops.iter_mut().enumerate() {
-            op.device_seq = first + u64::try_from(i).map_err(ApiError::internal)?;
-        }
-        let raw = ops
-            .iter()
-            .map(serde_json::to_value)
-            .collect::<Result<Vec<Value>, _>>()
-            .map_err(ApiError::internal)?;
-        let outcome = push::push(conn, author, raw, limits, now_ms)?;
+    for _ in 0..MAX_RENUMBERINGS {
+        let first = server_writes::next_seq(conn, author.device_id)?;
+        server_writes::number_from(&mut ops, first)?;
+        let outcome = server_writes::push_ops(conn, author, &ops, limits, now_ms)?;
         let mut retry = Vec::new();
         for r in &outcome.rejected {
-            if r.code == "device_seq_reused" {
+            if lost_its_number(r) {
                 retry.extend(ops.get(r.index).cloned());
-            } else if r.code == "not_your_patient" {
+            } else if lost_standing(r) {
                 // Consent withdrawn (or care team changed) since the page was shown.
                 return Err(PageError::NotFound);
             } else {

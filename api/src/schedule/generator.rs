@@ -44,10 +44,10 @@ use crate::db::DbConnection;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
-use crate::repo::{accounts, sessions, sync_store};
+use crate::repo::{accounts, sessions};
 use crate::schedule::recurrence::{format_time, Occurrence};
-use crate::sync::push::{self, PushLimits};
-use serde_json::Value;
+use crate::sync::push::PushLimits;
+use crate::sync::server_writes::{self, lost_its_number, lost_standing, MAX_RENUMBERINGS};
 use std::collections::HashSet;
 use sync_core::op::op_id;
 use sync_core::{may_write, Author, DocKind, Hlc, Op};
@@ -57,10 +57,6 @@ use uuid::Uuid;
 const DEVICE_NAMESPACE: Uuid = Uuid::from_u128(0x5c4e_d01e_7e74_4e2a_9b1d_0000_0000_0002);
 /// The generator device's name.
 pub const DEVICE_NAME: &str = "schedule generator";
-/// How often an enrollment that lost the race to a concurrent one of the same patient reads
-/// again before it gives up.
-const MAX_ATTEMPTS: usize = 5;
-
 /// What a generation wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Generated {
@@ -91,13 +87,6 @@ fn ensure_device(
     Ok(id)
 }
 
-/// The next free sequence number of a device: one past everything the server holds for it.
-fn next_seq(conn: &mut DbConnection, device: Uuid) -> Result<u64, ApiError> {
-    let (high_water, pending) = sync_store::load_receipt(conn, &device.to_string())?;
-    let top = pending.last().copied().unwrap_or(0).max(high_water);
-    u64::try_from(top + 1).map_err(ApiError::internal)
-}
-
 /// What the database holds for this enrollment, read in one snapshot: the patient's sessions
 /// among the track's, and the device's next free sequence number.
 fn snapshot(
@@ -108,7 +97,7 @@ fn snapshot(
 ) -> Result<(HashSet<String>, u64), ApiError> {
     read_snapshot(conn, |conn| {
         let existing = sessions::existing_ids(conn, &patient.to_string(), ids)?;
-        let next = next_seq(conn, device)?;
+        let next = server_writes::next_seq(conn, device)?;
         Ok((existing, next))
     })
 }
@@ -201,7 +190,7 @@ pub fn generate(
         .collect();
     let ids: Vec<String> = docs.iter().map(|(d, _)| d.to_string()).collect();
 
-    for _ in 0..MAX_ATTEMPTS {
+    for _ in 0..MAX_RENUMBERINGS {
         let (existing, first) = snapshot(conn, patient, &ids, device)?;
         let new: Vec<(Uuid, &Occurrence)> = docs
             .iter()
@@ -220,12 +209,7 @@ pub fn generate(
             return Err(ApiError::NotFound("no such patient".into()));
         }
         let ops = build_ops(&author, standing, patient, &new, first, now_ms)?;
-        let raw = ops
-            .iter()
-            .map(serde_json::to_value)
-            .collect::<Result<Vec<Value>, _>>()
-            .map_err(ApiError::internal)?;
-        let outcome = push::push(conn, &author, raw, limits, now_ms)?;
+        let outcome = server_writes::push_ops(conn, &author, &ops, limits, now_ms)?;
         if outcome.rejected.is_empty() {
             return Ok(generated);
         }
@@ -241,20 +225,12 @@ pub fn generate(
                 "schedule generator: an enrollment was stored in part",
             ));
         }
-        if outcome
-            .rejected
-            .iter()
-            .all(|r| r.code == "device_seq_reused")
-        {
+        if outcome.rejected.iter().all(lost_its_number) {
             // A concurrent enrollment of the same patient took these numbers: read again.
             continue;
         }
         // Standing lost between the check above and the push: nothing was stored.
-        if outcome
-            .rejected
-            .iter()
-            .all(|r| r.code == "not_your_patient")
-        {
+        if outcome.rejected.iter().all(lost_standing) {
             return Err(ApiError::NotFound("no such patient".into()));
         }
         let code = outcome

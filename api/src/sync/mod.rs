@@ -7,3 +7,4 @@ pub mod pull;
 pub mod push;
 pub mod read_model;
 pub mod receipts;
+pub mod server_writes;

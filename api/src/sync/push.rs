@@ -132,6 +132,15 @@ fn reject(index: usize, id: Option<Uuid>, r: &Rejection) -> RejectedOp {
     }
 }
 
+/// Refusals only the server can judge, against what it already stores (sync-core's own codes,
+/// [`sync_core::RejectCode`], cover what an op says by itself).
+pub mod server_reject {
+    /// An op id already stored with different content.
+    pub const OP_ID_CONFLICT: &str = "op_id_conflict";
+    /// A device sequence number already taken by another op of the device.
+    pub const DEVICE_SEQ_REUSED: &str = "device_seq_reused";
+}
+
 fn reject_code(index: usize, id: Uuid, code: &str, message: &str) -> RejectedOp {
     RejectedOp {
         index,
@@ -519,8 +528,12 @@ impl Verdicts {
     /// must not hold the receipt back.
     fn conflict(&mut self, index: usize, op: &Op, row: &OpRow, message: &str) {
         self.judged_seqs.push(row.device_seq);
-        self.rejected
-            .push(reject_code(index, op.id, "op_id_conflict", message));
+        self.rejected.push(reject_code(
+            index,
+            op.id,
+            server_reject::OP_ID_CONFLICT,
+            message,
+        ));
     }
 }
 
@@ -565,7 +578,7 @@ fn sort_out_logged(
             verdicts.rejected.push(reject_code(
                 c.index,
                 c.op.id,
-                "device_seq_reused",
+                server_reject::DEVICE_SEQ_REUSED,
                 "this device already sent a different op with this device_seq; a device's sequence never goes back (sign in again to register a new device)",
             ));
         } else {
