@@ -69,6 +69,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod field;
 pub mod hlc;
 pub mod kinds;
 pub mod op;

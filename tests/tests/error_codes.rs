@@ -8,6 +8,7 @@
 //! the JSON fallback gives is named where the overview describes that fallback; and a code that
 //! never reaches the wire is documented nowhere.
 
+use crate::spec::{load_spec, resolve};
 use api::error::{ErrorCode, Reach};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,25 +16,6 @@ use std::collections::{BTreeMap, BTreeSet};
 const OPERATION_KEYS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
-
-fn load_spec() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{path} is not valid YAML: {e}"))
-}
-
-/// Follows `$ref`s (`#/components/...`) until a value that is not a reference.
-fn resolve<'a>(spec: &'a Value, mut value: &'a Value) -> &'a Value {
-    while let Some(reference) = value.get("$ref").and_then(Value::as_str) {
-        let pointer = reference
-            .strip_prefix('#')
-            .unwrap_or_else(|| panic!("only local references are supported: {reference}"));
-        value = spec
-            .pointer(pointer)
-            .unwrap_or_else(|| panic!("dangling reference {reference}"));
-    }
-    value
-}
 
 fn code_named(wire: &str) -> Option<ErrorCode> {
     ErrorCode::ALL.iter().copied().find(|c| c.as_str() == wire)

@@ -32,6 +32,7 @@ mod openapi;
 mod phone;
 mod record_kinds;
 mod schedules;
+mod spec;
 mod sync;
 mod sync_access;
 mod sync_concurrency;

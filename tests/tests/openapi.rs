@@ -8,6 +8,7 @@
 
 use crate::harness::*;
 use crate::phone::Phone;
+use crate::spec::{load_spec, resolve};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -22,25 +23,6 @@ const OPERATION_KEYS: [&str; 8] = [
 /// Statuses the spec documents but a black-box test cannot provoke on a healthy server: a
 /// database that stops answering (503) and a bug (500).
 const NOT_PROVOKED: [u16; 2] = [500, 503];
-
-fn load_spec() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{path} is not valid YAML: {e}"))
-}
-
-/// Follows `$ref`s (`#/components/...`) until a value that is not a reference.
-fn resolve<'a>(spec: &'a Value, mut value: &'a Value) -> &'a Value {
-    while let Some(reference) = value.get("$ref").and_then(Value::as_str) {
-        let pointer = reference
-            .strip_prefix('#')
-            .unwrap_or_else(|| panic!("only local references are supported: {reference}"));
-        value = spec
-            .pointer(pointer)
-            .unwrap_or_else(|| panic!("dangling reference {reference}"));
-    }
-    value
-}
 
 /// `(METHOD, path, operation)` for every operation in the spec.
 fn operations(spec: &Value) -> Vec<(String, String, &Value)> {

@@ -4,6 +4,7 @@
 //! with matching types, ranges and enums.
 
 use crate::harness::*;
+use crate::spec::load_spec;
 use api::db::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use diesel::sql_types::{Integer, Text};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
@@ -137,12 +138,6 @@ fn every_read_model_table_has_the_columns_its_kind_declares() {
     }
 }
 
-fn spec_yaml() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml");
-    let text = std::fs::read_to_string(path).unwrap();
-    serde_yaml::from_str(&text).unwrap()
-}
-
 /// What the item schema of one declared field must say.
 fn expected_property(
     spec: &FieldSpec,
@@ -185,7 +180,7 @@ fn expected_property(
 
 #[test]
 fn every_item_schema_in_the_spec_has_the_fields_its_kind_declares() {
-    let spec = spec_yaml();
+    let spec = load_spec();
     let schemas = &spec["components"]["schemas"];
     let kinds: Vec<&str> = DocKind::ALL.into_iter().map(DocKind::as_str).collect();
     let listed: Vec<&str> = schemas["DocKind"]["enum"]

@@ -2,7 +2,7 @@
 //! of a session that still stands.
 //!
 //! The signature, expiry and type are checked in memory; then one primary-key read of the
-//! token's session row ([`auth_sessions::check`], through [`db::run`]) refuses a token whose
+//! token's session row ([`sign_ins::check`], through [`db::run`]) refuses a token whose
 //! session was signed out, ended by refresh-token reuse, or is past its absolute lifetime. That
 //! read is the price of revocation that takes effect on the next request on every server; its
 //! cost per request is measured with `tether-load --auth-only N` (see docs/performance.md).
@@ -17,7 +17,7 @@ use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
-use crate::repo::auth_sessions::{self, Standing};
+use crate::repo::sign_ins::{self, Standing};
 use crate::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -107,7 +107,7 @@ async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
     let (user, session, state) = verify_token(&req)?;
     let max_age = state.settings.auth.session_max_age;
     let standing = db::run(&state.pool, move |conn| {
-        auth_sessions::check(conn, session, user.user_id, now_ms(), max_age)
+        sign_ins::check(conn, session, user.user_id, now_ms(), max_age)
     })
     .await?;
     match standing {

@@ -1,7 +1,7 @@
 //! Short-lived access tokens: HS256 JWTs naming the user, role, clinic and device.
 //!
 //! Any server behind a load balancer can check their signature; each names its session (`sid`),
-//! whose row every request also reads (see [`crate::repo::auth_sessions`]), so signing out ends
+//! whose row every request also reads (see [`crate::repo::sign_ins`]), so signing out ends
 //! them at once. Their short life (15 minutes by default) bounds what a leaked one is worth, and
 //! refresh tokens (stored, rotating, revocable) carry the long-lived session.
 

@@ -9,7 +9,7 @@ use crate::auth::{credentials, rate_limit, AuthUser};
 use crate::clock::now_ms;
 use crate::dashboard::error::{PageError, SignInReason};
 use crate::dashboard::layout::{self, Layout};
-use crate::dashboard::{cookie, csrf, session};
+use crate::dashboard::{browser_session, cookie, csrf};
 use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
@@ -74,11 +74,11 @@ async fn signed_in(req: HttpRequest) -> Result<SignedIn, PageError> {
     let idle = state.settings.dashboard.idle_timeout;
     let lookup = db::run(&state.pool, {
         let token = token.clone();
-        move |conn| session::resume(conn, &token, now_ms(), idle)
+        move |conn| browser_session::resume(conn, &token, now_ms(), idle)
     })
     .await?;
     match lookup {
-        session::Lookup::Active(active) => {
+        browser_session::Lookup::Active(active) => {
             tracing::Span::current()
                 .record("user_id", tracing::field::display(active.user.user_id));
             Ok(SignedIn {
@@ -88,8 +88,8 @@ async fn signed_in(req: HttpRequest) -> Result<SignedIn, PageError> {
                 idle_secs: idle.as_secs().max(1),
             })
         }
-        session::Lookup::Expired => Err(PageError::SignIn(SignInReason::Idle)),
-        session::Lookup::Unknown => Err(PageError::SignIn(SignInReason::Required)),
+        browser_session::Lookup::Expired => Err(PageError::SignIn(SignInReason::Idle)),
+        browser_session::Lookup::Unknown => Err(PageError::SignIn(SignInReason::Required)),
     }
 }
 
@@ -249,9 +249,9 @@ pub async fn sign_in(
     let session_token = db::run(&state.pool, move |conn| {
         verified.record_sign_in(conn, now_ms())?;
         if let Some(previous) = previous {
-            session::end(conn, &previous, now_ms())?;
+            browser_session::end(conn, &previous, now_ms())?;
         }
-        session::start(conn, &verified.user, now_ms())
+        browser_session::start(conn, &verified.user, now_ms())
     })
     .await?;
     tracing::info!("dashboard signed in");
@@ -283,7 +283,7 @@ pub async fn sign_out(
     signed_in.check_csrf(&form.csrf)?;
     if let Some(token) = cookie::get(&req, cookie::SESSION) {
         db::run(&state.pool, move |conn| {
-            session::end(conn, &token, now_ms())
+            browser_session::end(conn, &token, now_ms())
         })
         .await?;
     }

@@ -35,6 +35,7 @@
 //! app-wide middleware) and gets the security headers of [`layout::security_headers`].
 
 pub mod auth;
+pub mod browser_session;
 pub mod caseload;
 pub mod charts;
 pub mod cookie;
@@ -43,7 +44,6 @@ pub mod error;
 pub mod layout;
 pub mod patient;
 pub mod schedule;
-pub mod session;
 pub mod when;
 pub mod writes;
 

@@ -215,6 +215,19 @@ pub fn create_device(
     now_ms: i64,
 ) -> Result<Uuid, ApiError> {
     let id = Uuid::now_v7();
+    insert_device(conn, id, user, name, now_ms, None)?;
+    Ok(id)
+}
+
+/// One new row of `devices`, revoked from the start when `revoked_at` is given.
+fn insert_device(
+    conn: &mut DbConnection,
+    id: Uuid,
+    user: Uuid,
+    name: &str,
+    now_ms: i64,
+    revoked_at: Option<i64>,
+) -> Result<usize, diesel::result::Error> {
     diesel::insert_into(devices::table)
         .values((
             devices::id.eq(id.to_string()),
@@ -222,9 +235,9 @@ pub fn create_device(
             devices::name.eq(name),
             devices::created_at.eq(now_ms),
             devices::last_seen_at.eq(now_ms),
+            devices::revoked_at.eq(revoked_at),
         ))
-        .execute(conn)?;
-    Ok(id)
+        .execute(conn)
 }
 
 /// Registers a device that is revoked from the start, so no token is ever issued for it and no
@@ -244,16 +257,7 @@ pub fn ensure_revoked_device(
     if known > 0 {
         return Ok(());
     }
-    let inserted = diesel::insert_into(devices::table)
-        .values((
-            devices::id.eq(id.to_string()),
-            devices::user_id.eq(user.to_string()),
-            devices::name.eq(name),
-            devices::created_at.eq(now_ms),
-            devices::last_seen_at.eq(now_ms),
-            devices::revoked_at.eq(Some(now_ms)),
-        ))
-        .execute(conn);
+    let inserted = insert_device(conn, id, user, name, now_ms, Some(now_ms));
     match inserted {
         Ok(_) => Ok(()),
         Err(e) if crate::db::is_unique_violation(&e) => Ok(()),

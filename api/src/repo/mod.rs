@@ -3,7 +3,6 @@
 //! [`crate::db::run`].
 
 pub mod accounts;
-pub mod auth_sessions;
 pub mod care_team;
 pub mod checkins;
 pub mod consents;
@@ -14,6 +13,7 @@ pub mod rate_limits;
 pub mod read_models;
 pub mod refresh_tokens;
 pub mod sessions;
+pub mod sign_ins;
 pub mod sync_store;
 pub mod tracks;
 pub mod trends;

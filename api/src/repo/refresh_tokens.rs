@@ -3,14 +3,14 @@
 //! A family is one sign-in on one device. Each refresh marks the presented token used and adds
 //! its successor to the family. Presenting a token that was already used means two parties hold
 //! the same session (a stolen token, or a copy of the phone's storage): the whole family is
-//! revoked, and both must sign in again. A family is a session of [`crate::repo::auth_sessions`]
+//! revoked, and both must sign in again. A family is a session of [`crate::repo::sign_ins`]
 //! (same id): revoking the family ends the session, which ends its access tokens too, and a
 //! session past its absolute lifetime refreshes no more however often it was used.
 
 use crate::db::schema::refresh_tokens;
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::repo::auth_sessions::{self, Standing};
+use crate::repo::sign_ins::{self, Standing};
 use diesel::prelude::*;
 use std::time::Duration;
 use uuid::Uuid;
@@ -114,12 +114,11 @@ pub fn rotate(
         revoke_family(conn, &family, now_ms)?;
         return Ok(Rotation::ReuseDetected { user: uuid(&user)? });
     }
-    let started_at =
-        match auth_sessions::check(conn, uuid(&family)?, uuid(&user)?, now_ms, max_age)? {
-            Standing::Live { started_at } => started_at,
-            Standing::Expired => return Ok(Rotation::SessionExpired),
-            Standing::Revoked | Standing::Unknown => return Ok(Rotation::Invalid),
-        };
+    let started_at = match sign_ins::check(conn, uuid(&family)?, uuid(&user)?, now_ms, max_age)? {
+        Standing::Live { started_at } => started_at,
+        Standing::Expired => return Ok(Rotation::SessionExpired),
+        Standing::Revoked | Standing::Unknown => return Ok(Rotation::Invalid),
+    };
     if expires_at <= now_ms {
         return Ok(Rotation::Expired);
     }
@@ -144,7 +143,7 @@ pub fn rotate(
 }
 
 fn revoke_family(conn: &mut DbConnection, family: &str, now_ms: i64) -> Result<(), ApiError> {
-    auth_sessions::revoke(conn, family, now_ms)?;
+    sign_ins::revoke(conn, family, now_ms)?;
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family_id.eq(family))
@@ -161,7 +160,7 @@ pub fn revoke_device(
     device: Uuid,
     now_ms: i64,
 ) -> Result<usize, ApiError> {
-    auth_sessions::revoke_device(conn, device, now_ms)?;
+    sign_ins::revoke_device(conn, device, now_ms)?;
     Ok(diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::device_id.eq(device.to_string()))
@@ -173,7 +172,7 @@ pub fn revoke_device(
 
 /// Revokes every session of a user on every device (sign-out everywhere).
 pub fn revoke_user(conn: &mut DbConnection, user: Uuid, now_ms: i64) -> Result<usize, ApiError> {
-    auth_sessions::revoke_user(conn, user, now_ms)?;
+    sign_ins::revoke_user(conn, user, now_ms)?;
     Ok(diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::user_id.eq(user.to_string()))

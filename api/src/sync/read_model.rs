@@ -239,10 +239,9 @@ macro_rules! rewrite_rows {
             }
         }
         // PostgreSQL: the rows as one JSON array that the database turns into rows of the
-        // table's own type, one statement of fixed text whatever their number (fixed-size
-        // chunks took two or three statements, each a round trip, for a push's dozen and a half
-        // check-ins). The row structs name their fields after the columns. SQLite: multi-row
-        // INSERTs of fixed sizes, in-process.
+        // table's own type, one statement of fixed text whatever their number, so one round
+        // trip. The row structs name their fields after the columns. SQLite: multi-row INSERTs
+        // of fixed sizes, in-process.
         match &mut *$conn {
             DbConnection::Pg(c) => {
                 if !$rows.is_empty() {

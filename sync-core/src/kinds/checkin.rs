@@ -1,7 +1,7 @@
 //! A craving check-in: how strong, what set it off, how the patient feels, whether they lapsed
 //! or need help now. Written by the patient only.
 
-use crate::schema::{FieldType, SetElement, SCALE_0_10, SUBSTANCES, TRIGGERS, TZ_OFFSET};
+use crate::field::{FieldType, SetElement, SCALE_0_10, SUBSTANCES, TRIGGERS, TZ_OFFSET};
 use crate::view::PatientText;
 
 record_kind! {

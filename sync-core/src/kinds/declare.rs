@@ -54,8 +54,8 @@ macro_rules! record_kind {
 
         /// The fields of this kind, in declaration order (without `_deleted`, which every kind
         /// has).
-        pub static FIELDS: &[$crate::schema::FieldSpec] = &[$(
-            $crate::schema::FieldSpec {
+        pub static FIELDS: &[$crate::field::FieldSpec] = &[$(
+            $crate::field::FieldSpec {
                 name: stringify!($name),
                 ty: $fty,
                 patient_text: <$ty as $crate::kinds::FieldValue>::PATIENT_TEXT,
@@ -63,18 +63,16 @@ macro_rules! record_kind {
         )*];
 
         /// Who writes each field of this kind, the tombstone last.
-        pub const POLICY: &[$crate::policy::Rule] = &[
+        pub const POLICY: &[$crate::field::Rule] = &[
             $(
-                $crate::policy::Rule {
-                    kind: $crate::op::DocKind::$variant,
+                $crate::field::Rule {
                     field: stringify!($name),
-                    writer: $crate::policy::Writer::$writer,
+                    writer: $crate::field::Writer::$writer,
                 },
             )*
-            $crate::policy::Rule {
-                kind: $crate::op::DocKind::$variant,
-                field: $crate::schema::DELETED,
-                writer: $crate::policy::Writer::$deleter,
+            $crate::field::Rule {
+                field: $crate::field::DELETED,
+                writer: $crate::field::Writer::$deleter,
             },
         ];
 
@@ -96,7 +94,7 @@ macro_rules! record_kind {
         }
 
         impl $crate::view::View for $View {
-            const KIND: $crate::op::DocKind = $crate::op::DocKind::$variant;
+            const KIND: $crate::kinds::DocKind = $crate::kinds::DocKind::$variant;
 
             fn from_fields<'a>(
                 key: $crate::replica::DocKey,

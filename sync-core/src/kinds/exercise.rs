@@ -1,7 +1,7 @@
 //! A coping-skill exercise the patient practised, with their craving before and after. Written
 //! by the patient only.
 
-use crate::schema::{FieldType, SCALE_0_10, SKILLS, TZ_OFFSET};
+use crate::field::{FieldType, SCALE_0_10, SKILLS, TZ_OFFSET};
 use crate::view::PatientText;
 
 record_kind! {

@@ -25,8 +25,7 @@ pub use read_model::{Derived, ReadModel};
 pub use value::FieldValue;
 pub use writes::Writes;
 
-use crate::policy::Rule;
-use crate::schema::FieldSpec;
+use crate::field::{FieldSpec, Rule};
 
 /// Declares [`DocKind`] and the per-kind lookups from the one list of kinds.
 macro_rules! doc_kinds {

@@ -2,7 +2,7 @@
 //! target and the phase of treatment. Written by the counselor only; read through pulls (the
 //! server keeps no table for it).
 
-use crate::schema::{FieldType, SetElement, SKILLS};
+use crate::field::{FieldType, SetElement, SKILLS};
 
 /// Treatment phases of a plan.
 pub const PHASES: &[&str] = &[

@@ -1,7 +1,7 @@
 //! A treatment session on a patient's schedule. The counselor writes it; the patient answers the
 //! invitation (`rsvp`, `rsvp_note`) and nothing else.
 
-use crate::schema::FieldType;
+use crate::field::FieldType;
 use crate::view::PatientText;
 
 /// Session kinds.

@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 
 use serde_json::Value;
 
-use crate::schema::DELETED;
+use crate::field::DELETED;
 use crate::view::View;
 
 /// The field writes of one document of the kind `V` reads, in the order they were added.

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::repo::accounts;
 use crate::repo::enrollment::{self, RedeemError};
-use crate::routes::auth::session;
+use crate::routes::auth::tokens;
 use crate::secret::Secret;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -83,7 +83,7 @@ pub async fn activate(
                 .ok_or_else(|| ApiError::internal("enrollment code for a missing account"))?;
             accounts::activate(conn, user.id, &hash, now)?;
             let device = accounts::create_device(conn, user.id, &device_name, now)?;
-            session::issue(conn, &state_for_tx, &user, device, None, now).map(Ok)
+            tokens::issue(conn, &state_for_tx, &user, device, None, now).map(Ok)
         })
     })
     .await?;

@@ -7,7 +7,7 @@ use crate::domain::display_name;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::repo::accounts;
-use crate::routes::auth::session::{self, TokenResponse};
+use crate::routes::auth::tokens::{self, TokenResponse};
 use crate::secret::Secret;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest};
@@ -76,7 +76,7 @@ pub async fn login(
             let user = &verified.user;
             let device =
                 accounts::reuse_or_create_device(conn, user.id, named_device, &device_name, now)?;
-            session::issue(conn, &state_for_tx, user, device, None, now)
+            tokens::issue(conn, &state_for_tx, user, device, None, now)
         })
     })
     .await?;

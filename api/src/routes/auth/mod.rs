@@ -4,4 +4,4 @@ pub mod activate;
 pub mod login;
 pub mod logout;
 pub mod refresh;
-pub mod session;
+pub mod tokens;

@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::repo::accounts;
 use crate::repo::refresh_tokens::{self, Rotation};
-use crate::routes::auth::session::{self, TokenResponse};
+use crate::routes::auth::tokens::{self, TokenResponse};
 use crate::secret::Secret;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest};
@@ -45,7 +45,7 @@ pub async fn refresh(
                             "the account no longer exists",
                         )
                     })?;
-                    session::issue(
+                    tokens::issue(
                         conn,
                         &state_for_tx,
                         &user,

@@ -5,7 +5,7 @@ use crate::db;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::repo::accounts;
-use crate::routes::auth::session::UserView;
+use crate::routes::auth::tokens::UserView;
 use crate::state::AppState;
 use actix_web::web;
 use serde::Serialize;

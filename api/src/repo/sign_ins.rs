@@ -1,4 +1,6 @@
-//! Sessions: one sign-in on one device, continued by its refresh-token family.
+//! Sign-ins: one sign-in on one device, continued by its refresh-token family (the table is
+//! `auth_sessions`, and the errors say `session_…`: those names are the contract and stay; in the
+//! code a "session" is a treatment session, see docs/architecture.md).
 //!
 //! Access tokens are JWTs any server can verify, but a signature cannot be taken back. So each
 //! access token names its session (`sid`), and every authenticated request reads the session's

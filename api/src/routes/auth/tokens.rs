@@ -5,7 +5,7 @@ use crate::db::DbConnection;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::repo::accounts::User;
-use crate::repo::{auth_sessions, refresh_tokens};
+use crate::repo::{refresh_tokens, sign_ins};
 use crate::state::AppState;
 use serde::Serialize;
 use uuid::Uuid;
@@ -77,11 +77,11 @@ pub fn issue(
         Some(session) => session,
         None => {
             let family = Uuid::now_v7();
-            auth_sessions::start(conn, family, user.id, device, now_ms)?;
+            sign_ins::start(conn, family, user.id, device, now_ms)?;
             (family, now_ms)
         }
     };
-    let session_left_ms = auth_sessions::ends_at(started_at, auth.session_max_age) - now_ms;
+    let session_left_ms = sign_ins::ends_at(started_at, auth.session_max_age) - now_ms;
     let refresh_ttl_ms = ms(auth.refresh_ttl).min(session_left_ms).max(0);
     let refresh = token::new_refresh_token();
     refresh_tokens::insert(
