@@ -4,7 +4,7 @@
 use crate::db::schema::sessions;
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::sync::read_model::SessionRow;
+use crate::repo::read_models::SessionRow;
 use diesel::prelude::*;
 use std::collections::HashSet;
 

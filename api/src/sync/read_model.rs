@@ -6,15 +6,10 @@
 //! that trends are a plain `GROUP BY` on both backends.
 
 use crate::crisis::CrisisSigns;
-use crate::db::fixed_sql::Fixed;
-use crate::db::schema::{checkins, exercises, sessions};
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use diesel::prelude::*;
-use diesel::sql_types::{Array, Text};
-use serde::Serialize;
+use crate::repo::read_models::{self, CheckinRow, ExerciseRow, SessionRow};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use sync_core::{view::is_deleted, CheckIn, DocKey, DocKind, Exercise, Session, View};
 
 const DAY_MS: i64 = 86_400_000;
@@ -42,75 +37,6 @@ pub fn local_time(at_ms: i64, offset_min: Option<i16>) -> LocalTime {
         // 1970-01-01 was a Thursday (3 when Monday is 0).
         weekday: i32::try_from((day + 3).rem_euclid(7)).unwrap_or(0),
     }
-}
-
-/// A check-in row.
-#[derive(Debug, Clone, Insertable, Queryable, Selectable, Serialize)]
-// `None` is written as NULL, not as DEFAULT: with no defaultable column, diesel writes one
-// multi-row INSERT on SQLite instead of a statement per row.
-#[diesel(table_name = checkins, treat_none_as_default_value = false)]
-pub struct CheckinRow {
-    pub patient_id: String,
-    pub doc_id: String,
-    pub deleted: bool,
-    pub recorded_at: Option<i64>,
-    pub tz_offset_min: Option<i32>,
-    pub local_day: Option<i32>,
-    pub local_hour: Option<i32>,
-    pub local_weekday: Option<i32>,
-    pub intensity: Option<i32>,
-    pub mood: Option<i32>,
-    pub lapse: Option<bool>,
-    pub substance: Option<String>,
-    pub context: Option<String>,
-    pub crisis: bool,
-    pub note: Option<String>,
-    pub triggers: String,
-    pub updated_at: i64,
-}
-
-/// An exercise row.
-#[derive(Debug, Clone, Insertable, Queryable, Selectable, Serialize)]
-// `None` is written as NULL, not as DEFAULT: with no defaultable column, diesel writes one
-// multi-row INSERT on SQLite instead of a statement per row.
-#[diesel(table_name = exercises, treat_none_as_default_value = false)]
-pub struct ExerciseRow {
-    pub patient_id: String,
-    pub doc_id: String,
-    pub deleted: bool,
-    pub skill: Option<String>,
-    pub started_at: Option<i64>,
-    pub tz_offset_min: Option<i32>,
-    pub local_day: Option<i32>,
-    pub local_hour: Option<i32>,
-    pub duration_min: Option<i32>,
-    pub craving_before: Option<i32>,
-    pub craving_after: Option<i32>,
-    pub helpfulness: Option<i32>,
-    pub note: Option<String>,
-    pub updated_at: i64,
-}
-
-/// A session row.
-#[derive(Debug, Clone, Insertable, Queryable, Selectable, Serialize)]
-// `None` is written as NULL, not as DEFAULT: with no defaultable column, diesel writes one
-// multi-row INSERT on SQLite instead of a statement per row.
-#[diesel(table_name = sessions, treat_none_as_default_value = false)]
-pub struct SessionRow {
-    pub patient_id: String,
-    pub doc_id: String,
-    pub deleted: bool,
-    pub kind: Option<String>,
-    pub title: Option<String>,
-    pub starts_at: Option<i64>,
-    pub duration_min: Option<i32>,
-    pub location: Option<String>,
-    pub telehealth_url: Option<String>,
-    pub status: Option<String>,
-    pub rsvp: Option<String>,
-    pub rsvp_note: Option<String>,
-    pub attendance: Option<String>,
-    pub updated_at: i64,
 }
 
 fn checkin_row(key: DocKey, fields: &[(&str, &Value)], now_ms: i64) -> CheckinRow {
@@ -192,78 +118,6 @@ pub struct Refresh<'a> {
     pub existed: bool,
 }
 
-/// Replaces the read-model rows of one table: delete the old rows of the documents that had
-/// one, insert every new row (every column is given, so this is an upsert without per-backend
-/// `ON CONFLICT` clauses; a push of new documents, the common case, deletes nothing).
-macro_rules! rewrite_rows {
-    ($conn:expr, $table:ident, $rows:expr, $existed:expr) => {
-        let old = $rows
-            .iter()
-            .zip($existed.iter())
-            .filter(|(_, existed)| **existed)
-            .map(|(r, _)| (&r.patient_id, &r.doc_id));
-        // Only edits of existing documents come here. Each document is found on its whole
-        // primary key, a plan no statistics can spoil: on PostgreSQL by a fenced LATERAL probe
-        // per id (see `sync_store::fields_of_docs`) whose row addresses the delete then takes,
-        // all in one statement; on SQLite by one prepared statement per document, in-process.
-        match &mut *$conn {
-            DbConnection::Pg(c) => {
-                let mut by_patient: BTreeMap<&String, Vec<&String>> = BTreeMap::new();
-                for (patient, doc) in old {
-                    by_patient.entry(patient).or_default().push(doc);
-                }
-                for (patient, docs) in by_patient {
-                    diesel::sql_query(concat!(
-                        "DELETE FROM ",
-                        stringify!($table),
-                        " WHERE ctid = ANY (ARRAY(SELECT o.ctid \
-                         FROM unnest($2::text[]) AS d (doc_id) CROSS JOIN LATERAL \
-                         (SELECT ctid FROM ",
-                        stringify!($table),
-                        " WHERE patient_id = $1 AND doc_id = d.doc_id OFFSET 0) AS o))"
-                    ))
-                    .bind::<Text, _>(patient)
-                    .bind::<Array<Text>, _>(&docs)
-                    .execute(c)?;
-                }
-            }
-            DbConnection::Sqlite(c) => {
-                for (patient, doc) in old {
-                    diesel::delete(
-                        $table::table
-                            .filter($table::patient_id.eq(patient))
-                            .filter($table::doc_id.eq(doc)),
-                    )
-                    .execute(c)?;
-                }
-            }
-        }
-        // PostgreSQL: the rows as one JSON array that the database turns into rows of the
-        // table's own type, one statement of fixed text whatever their number, so one round
-        // trip. The row structs name their fields after the columns. SQLite: multi-row INSERTs
-        // of fixed sizes, in-process.
-        match &mut *$conn {
-            DbConnection::Pg(c) => {
-                if !$rows.is_empty() {
-                    let rows = serde_json::to_string(&$rows).map_err(ApiError::internal)?;
-                    Fixed::new(concat!(
-                        "INSERT INTO ",
-                        stringify!($table),
-                        " SELECT * FROM json_populate_recordset(NULL::",
-                        stringify!($table),
-                        ", $1::json)"
-                    ))
-                    .bind::<Text, _>(rows)
-                    .execute(c)?;
-                }
-            }
-            DbConnection::Sqlite(c) => crate::in_cached_chunks!($rows, |rows| {
-                diesel::insert_into($table::table).values(rows).execute(c)?;
-            }),
-        }
-    };
-}
-
 /// Rewrites the read-model rows of many documents, each from its complete merged field list:
 /// a few multi-row statements per kind instead of statements per document. Plans have no read
 /// model yet: they are read through pulls. Returns what each rewritten check-in now says about
@@ -304,9 +158,9 @@ pub fn refresh_many(
             DocKind::Plan => {}
         }
     }
-    rewrite_rows!(conn, checkins, checkin_rows, checkins_existed);
-    rewrite_rows!(conn, exercises, exercise_rows, exercises_existed);
-    rewrite_rows!(conn, sessions, session_rows, sessions_existed);
+    read_models::rewrite_checkins(conn, &checkin_rows, &checkins_existed)?;
+    read_models::rewrite_exercises(conn, &exercise_rows, &exercises_existed)?;
+    read_models::rewrite_sessions(conn, &session_rows, &sessions_existed)?;
     Ok(signs)
 }
 
