@@ -8,10 +8,10 @@
 //! the JSON fallback gives is named where the overview describes that fallback; and a code that
 //! never reaches the wire is documented nowhere.
 
-use crate::spec::{load_spec, resolve};
+use crate::spec::{listed_in_error_detail, load_spec, resolve};
 use api::error::{ErrorCode, Reach};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 const OPERATION_KEYS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -43,21 +43,6 @@ fn documented(spec: &Value) -> BTreeMap<String, Vec<(String, u16)>> {
         }
     }
     out
-}
-
-/// The codes `ErrorDetail.code`'s description lists as in use.
-fn listed_in_error_detail(spec: &Value) -> BTreeSet<String> {
-    spec["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["description"]
-        .as_str()
-        .unwrap()
-        .split_once("The codes in use:")
-        .expect("ErrorDetail.code lists the codes in use")
-        .1
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect()
 }
 
 #[test]

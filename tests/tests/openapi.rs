@@ -8,7 +8,7 @@
 
 use crate::harness::*;
 use crate::phone::Phone;
-use crate::spec::{load_spec, resolve};
+use crate::spec::{listed_in_error_detail, load_spec, resolve};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -739,17 +739,7 @@ fn every_error_response_lists_its_codes_and_the_error_schema_names_them_all() {
             listed.insert(code);
         }
     }
-    let known = spec["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["description"]
-        .as_str()
-        .unwrap()
-        .split_once("The codes in use:")
-        .expect("ErrorDetail.code lists the codes in use")
-        .1
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect::<BTreeSet<_>>();
+    let known = listed_in_error_detail(&spec);
     if known != listed {
         problems.push(format!(
             "ErrorDetail.code lists {:?} that no response lists, and misses {:?}",

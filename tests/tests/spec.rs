@@ -1,6 +1,7 @@
 //! Reading `openapi.yaml`, for the tests that hold the contract against the code.
 
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 /// The contract, parsed.
 pub fn load_spec() -> Value {
@@ -20,4 +21,19 @@ pub fn resolve<'a>(spec: &'a Value, mut value: &'a Value) -> &'a Value {
             .unwrap_or_else(|| panic!("dangling reference {reference}"));
     }
     value
+}
+
+/// The codes `ErrorDetail.code`'s description lists as in use.
+pub fn listed_in_error_detail(spec: &Value) -> BTreeSet<String> {
+    spec["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["description"]
+        .as_str()
+        .unwrap()
+        .split_once("The codes in use:")
+        .expect("ErrorDetail.code lists the codes in use")
+        .1
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
 }
