@@ -13,7 +13,10 @@ use crate::db::DbConnection;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::repo::{care_team, consents};
+use std::borrow::Cow;
 use std::collections::HashMap;
+use sync_core::kinds::read_model;
+use sync_core::DocKind;
 use sync_core::Relation;
 use uuid::Uuid;
 
@@ -132,12 +135,9 @@ pub fn require_read(
 /// What staff read, as the access log names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadAction {
-    /// The check-in list.
-    Checkins,
-    /// The exercise list.
-    Exercises,
-    /// The session list.
-    Sessions,
+    /// A list of one kind's documents (`read_` and the kind's read-model table:
+    /// `read_checkins`, `read_exercises`, `read_sessions`).
+    List(DocKind),
     /// A sync pull that returned the patient's records.
     Pull,
     /// The trends and risk flags.
@@ -150,16 +150,17 @@ pub enum ReadAction {
 
 impl ReadAction {
     /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReadAction::Checkins => "read_checkins",
-            ReadAction::Exercises => "read_exercises",
-            ReadAction::Sessions => "read_sessions",
+    pub fn name(self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
+            ReadAction::List(kind) => {
+                let table = read_model(kind).map_or(kind.as_str(), |rm| rm.table);
+                return Cow::Owned(format!("read_{table}"));
+            }
             ReadAction::Pull => "sync_pull",
             ReadAction::Trends => "read_trends",
             ReadAction::Caseload => "read_caseload",
             ReadAction::IopHours => "read_iop_hours",
-        }
+        })
     }
 }
 
@@ -181,7 +182,7 @@ pub fn record_read(
             patient,
             actor: caller.user_id,
             actor_role: caller.role.as_str(),
-            action: action.as_str(),
+            action: &action.name(),
             consent,
             at: now_ms(),
         },

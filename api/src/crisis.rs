@@ -52,6 +52,15 @@ impl CrisisSigns {
         }
     }
 
+    /// The signs of a check-in as sync-core's view reads it.
+    pub fn of_checkin(c: &sync_core::CheckIn) -> Self {
+        CrisisSigns {
+            crisis: c.crisis,
+            lapse: c.lapse.unwrap_or(false),
+            intensity: c.intensity.map(i64::from),
+        }
+    }
+
     /// Whether these signs call for crisis resources now.
     pub fn call_for_help(&self, settings: &FlagSettings) -> bool {
         is_crisis(self.crisis, self.lapse, self.intensity, settings)

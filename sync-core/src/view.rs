@@ -37,6 +37,10 @@ impl PatientText {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// The text, owned, for a store that keeps it.
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl fmt::Debug for PatientText {

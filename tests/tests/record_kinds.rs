@@ -4,14 +4,14 @@
 //! with matching types, ranges and enums.
 
 use crate::harness::*;
-use crate::spec::load_spec;
+use crate::spec::{load_spec, resolve};
 use api::db::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use diesel::sql_types::{Integer, Text};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 use diesel_migrations::MigrationHarness;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use sync_core::kinds::{read_model, ReadModel};
+use sync_core::kinds::{read_model, ColumnType, ReadModel};
 use sync_core::schema::{fields, FieldSpec, FieldType};
 use sync_core::DocKind;
 
@@ -126,6 +126,24 @@ fn every_read_model_table_has_the_columns_its_kind_declares() {
     for kind in DocKind::ALL {
         let Some(rm) = read_model(kind) else { continue };
         let expected = expected_columns(kind, rm);
+        let written: Columns = rm
+            .columns()
+            .map(|c| {
+                let class = match c.ty {
+                    ColumnType::BigInt => "bigint",
+                    ColumnType::Integer => "integer",
+                    ColumnType::Boolean => "boolean",
+                    ColumnType::Text | ColumnType::JsonArray => "text",
+                };
+                (c.name.to_string(), (class, c.not_null))
+            })
+            .collect();
+        assert_eq!(
+            written,
+            expected,
+            "the columns the server writes for {} disagree with the declaration",
+            kind.as_str()
+        );
         let actual = actual_columns(&db, rm.table);
         assert_eq!(
             actual,
@@ -193,13 +211,25 @@ fn every_item_schema_in_the_spec_has_the_fields_its_kind_declares() {
         listed, kinds,
         "openapi.yaml's DocKind enum disagrees with sync-core's kinds"
     );
-    for (kind, item) in [
-        (DocKind::Checkin, "CheckinItem"),
-        (DocKind::Exercise, "ExerciseItem"),
-        (DocKind::Session, "SessionItem"),
-    ] {
-        let rm = read_model(kind).unwrap();
-        let schema = &schemas[item];
+    let actions = &schemas["AccessLogEntry"]["properties"]["action"]["enum"];
+    for kind in DocKind::ALL {
+        let Some(rm) = read_model(kind) else { continue };
+        let action = format!("read_{}", rm.table);
+        assert!(
+            actions
+                .as_array()
+                .unwrap()
+                .contains(&Value::from(action.as_str())),
+            "AccessLogEntry.action does not list {action}"
+        );
+        // The item schema is the one the kind's listing answers with.
+        let path = format!("/v1/patients/{{id}}/{}", rm.table);
+        let answer = &spec["paths"][path.as_str()]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"];
+        assert!(!answer.is_null(), "openapi.yaml has no GET {path}");
+        let items = &resolve(&spec, answer)["properties"]["items"]["items"];
+        let item = items["$ref"].as_str().unwrap_or("an inline schema");
+        let schema = resolve(&spec, items);
         let properties = schema["properties"].as_object().unwrap();
         let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();
         names.sort_unstable();

@@ -32,7 +32,6 @@ use crate::dashboard::when;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::error::ErrorCode;
-use crate::repo::read_models::SessionRow;
 use crate::repo::read_models::{self, ListQuery};
 use crate::repo::{accounts, consents, trends as q};
 use crate::services::iop_hours::{self, Ledger};
@@ -45,6 +44,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Deserialize;
+use sync_core::Session;
 use uuid::Uuid;
 
 /// Days shown when the address names no range: eight weeks ending on the patient's today.
@@ -199,7 +199,7 @@ pub struct SessionView {
     pub rsvp: String,
 }
 
-fn session_view(s: &SessionRow, tz: &TimeZone) -> SessionView {
+fn session_view(s: &Session, tz: &TimeZone) -> SessionView {
     SessionView {
         when: s
             .starts_at
@@ -279,7 +279,7 @@ struct Read {
     trends: Trends,
     ledger: Ledger,
     lapse_days: Vec<i64>,
-    sessions: Vec<SessionRow>,
+    sessions: Vec<Session>,
     today: i64,
     range: (i64, i64),
     tz: TimeZone,
@@ -306,7 +306,7 @@ fn read(
     for action in [
         ReadAction::Trends,
         ReadAction::IopHours,
-        ReadAction::Sessions,
+        ReadAction::List(sync_core::DocKind::Session),
     ] {
         access::record_read(conn, caller, patient, standing, action)?;
     }
@@ -321,7 +321,7 @@ fn read(
         .iter()
         .filter_map(|l| l.recorded_at.and_then(|at| local_day_in(at, &tz)))
         .collect();
-    let rows = read_models::sessions(
+    let rows = read_models::list_views::<Session>(
         conn,
         &ListQuery {
             patient: id.clone(),
@@ -332,7 +332,7 @@ fn read(
         },
     )?;
     // Newest first; the query fetches one row more than asked to tell a caller there are more.
-    let sessions: Vec<SessionRow> = rows
+    let sessions: Vec<Session> = rows
         .into_iter()
         .filter(|s| s.starts_at.is_some())
         .take(usize::try_from(MAX_SESSIONS).unwrap_or(usize::MAX))

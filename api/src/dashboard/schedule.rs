@@ -15,9 +15,8 @@ use crate::dashboard::{patient_standing, when, writes};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::error::ErrorCode;
-use crate::repo::read_models::SessionRow;
 use crate::repo::read_models::{self, ListQuery};
-use crate::repo::{accounts, sessions, tracks};
+use crate::repo::{accounts, tracks};
 use crate::state::AppState;
 use crate::sync::push::PushLimits;
 use actix_web::{web, HttpResponse};
@@ -25,6 +24,7 @@ use askama::Template;
 use serde::Deserialize;
 use serde_json::json;
 use sync_core::schema::ATTENDANCE;
+use sync_core::Session;
 use sync_core::{DocKey, DocKind};
 use uuid::Uuid;
 
@@ -111,7 +111,7 @@ fn words(tag: &str) -> String {
     tag.replace('_', " ")
 }
 
-fn view(row: SessionRow, now: i64, tz: &jiff::tz::TimeZone) -> SessionView {
+fn view(row: Session, now: i64, tz: &jiff::tz::TimeZone) -> SessionView {
     let starts_at = row.starts_at.unwrap_or_default();
     let status = row.status.unwrap_or_else(|| "scheduled".into());
     let attendance_label = row
@@ -120,7 +120,7 @@ fn view(row: SessionRow, now: i64, tz: &jiff::tz::TimeZone) -> SessionView {
         .and_then(|a| ATTENDANCE_LABELS.iter().find(|(k, _)| *k == a))
         .map_or_else(|| "not marked".to_string(), |(_, l)| (*l).to_string());
     SessionView {
-        id: row.doc_id,
+        id: row.id.to_string(),
         when: when::date_time(starts_at, tz),
         relative: when::relative(now, starts_at),
         input: when::input_value(starts_at, tz),
@@ -130,7 +130,7 @@ fn view(row: SessionRow, now: i64, tz: &jiff::tz::TimeZone) -> SessionView {
             .or_else(|| row.kind.as_deref().map(words))
             .unwrap_or_else(|| "Session".into()),
         kind: row.kind.as_deref().map(words).unwrap_or_default(),
-        duration_min: row.duration_min.unwrap_or_default(),
+        duration_min: row.duration_min.map_or(0, i32::from),
         cancelled: status == "cancelled",
         status,
         rsvp: row.rsvp.map_or_else(|| "no answer".into(), |r| words(&r)),
@@ -150,13 +150,18 @@ pub async fn page(
     let patient = path.into_inner();
     let who = signed_in.clone();
     let (name, track, zone, rows, now) = db::run(&state.pool, move |conn| {
-        patient_standing(conn, &who, patient, ReadAction::Sessions)?;
+        patient_standing(
+            conn,
+            &who,
+            patient,
+            ReadAction::List(sync_core::DocKind::Session),
+        )?;
         let id = patient.to_string();
         let name = accounts::display_name(conn, &id)?;
         let track = tracks::current_track_of(conn, &id)?;
         let zone = when::zone_of(conn, &id)?;
         let now = now_ms();
-        let rows = read_models::sessions(
+        let rows = read_models::list_views::<Session>(
             conn,
             &ListQuery {
                 patient: id,
@@ -225,14 +230,14 @@ fn find_session(
     signed_in: &SignedIn,
     patient: Uuid,
     session: Uuid,
-) -> Result<SessionRow, PageError> {
+) -> Result<Session, PageError> {
     if !matches!(
         access::standing(conn, &signed_in.user, patient)?,
         Standing::CareTeam { .. }
     ) {
         return Err(PageError::NotFound);
     }
-    sessions::find_live(conn, &patient.to_string(), &session.to_string())?
+    read_models::find_live::<Session>(conn, &patient.to_string(), &session.to_string())?
         .ok_or(PageError::NotFound)
 }
 

@@ -10,6 +10,7 @@ pub mod dashboard_sessions;
 pub mod enrollment;
 pub mod pull_positions;
 pub mod rate_limits;
+pub mod read_model_sql;
 pub mod read_models;
 pub mod refresh_tokens;
 pub mod sessions;

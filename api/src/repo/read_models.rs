@@ -1,185 +1,169 @@
-//! The typed read-model tables: their rows, rewriting them when a push changes documents
-//! ([`crate::sync::read_model`] builds the rows from sync-core's views), and listing them newest
-//! first, keyset-paginated, tombstoned documents and documents without a time left out.
+//! The typed read-model tables, written and read from sync-core's declaration of each kind: a
+//! kind with a read model needs no row type, write or list of its own here.
+//!
+//! A push rewrites the rows of the documents it changed ([`rewrite`]; `crate::sync::read_model`
+//! turns merged fields into [`Row`]s). Lists are newest first, keyset-paginated, tombstoned
+//! documents and documents without a listed time left out, and hand back each document as the
+//! JSON the HTTP item is ([`list_json`]) or as sync-core's typed view ([`list_views`],
+//! [`find_live`]). The statements' text is built in [`crate::repo::read_model_sql`].
 
 use crate::db::fixed_sql::Fixed;
-use crate::db::schema::{checkins, exercises, sessions};
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use diesel::prelude::*;
-use diesel::sql_types::{Array, Text};
-use serde::Serialize;
+use crate::repo::read_model_sql::{text, Bounds, Dialect, Statement};
+use diesel::pg::Pg;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+use diesel::sqlite::Sqlite;
+use diesel::{QueryableByName, RunQueryDsl};
+use serde::de::DeserializeOwned;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
+use sync_core::kinds::{read_model, Cell, Column, ReadModel};
+use sync_core::{DocKind, View};
 
-/// A check-in row.
-#[derive(Debug, Clone, Insertable, Queryable, Selectable, Serialize)]
-// `None` is written as NULL, not as DEFAULT: with no defaultable column, diesel writes one
-// multi-row INSERT on SQLite instead of a statement per row.
-#[diesel(table_name = checkins, treat_none_as_default_value = false)]
-pub struct CheckinRow {
+/// One document's row: its key, its tombstone and its cells (sync-core's
+/// [`row_cells`](sync_core::kinds::row_cells)); `updated_at` is given to [`rewrite`].
+#[derive(Debug)]
+pub struct Row {
+    /// Patient id.
     pub patient_id: String,
+    /// Document id.
     pub doc_id: String,
+    /// Whether the document is tombstoned.
     pub deleted: bool,
-    pub recorded_at: Option<i64>,
-    pub tz_offset_min: Option<i32>,
-    pub local_day: Option<i32>,
-    pub local_hour: Option<i32>,
-    pub local_weekday: Option<i32>,
-    pub intensity: Option<i32>,
-    pub mood: Option<i32>,
-    pub lapse: Option<bool>,
-    pub substance: Option<String>,
-    pub context: Option<String>,
-    pub crisis: bool,
-    pub note: Option<String>,
-    pub triggers: String,
-    pub updated_at: i64,
+    /// Field and derived cells, in column order.
+    pub cells: Vec<Cell>,
+    /// Whether the document had a row before (only then is there one to replace).
+    pub existed: bool,
 }
 
-/// An exercise row.
-#[derive(Debug, Clone, Insertable, Queryable, Selectable, Serialize)]
-// `None` is written as NULL, not as DEFAULT: with no defaultable column, diesel writes one
-// multi-row INSERT on SQLite instead of a statement per row.
-#[diesel(table_name = exercises, treat_none_as_default_value = false)]
-pub struct ExerciseRow {
-    pub patient_id: String,
-    pub doc_id: String,
-    pub deleted: bool,
-    pub skill: Option<String>,
-    pub started_at: Option<i64>,
-    pub tz_offset_min: Option<i32>,
-    pub local_day: Option<i32>,
-    pub local_hour: Option<i32>,
-    pub duration_min: Option<i32>,
-    pub craving_before: Option<i32>,
-    pub craving_after: Option<i32>,
-    pub helpfulness: Option<i32>,
-    pub note: Option<String>,
-    pub updated_at: i64,
+/// Asking for the table of a kind that has none is a caller's mistake.
+fn no_read_model(kind: DocKind) -> ApiError {
+    ApiError::internal(format!("{} has no read model", kind.as_str()))
 }
 
-/// A session row.
-#[derive(Debug, Clone, Insertable, Queryable, Selectable, Serialize)]
-// `None` is written as NULL, not as DEFAULT: with no defaultable column, diesel writes one
-// multi-row INSERT on SQLite instead of a statement per row.
-#[diesel(table_name = sessions, treat_none_as_default_value = false)]
-pub struct SessionRow {
-    pub patient_id: String,
-    pub doc_id: String,
-    pub deleted: bool,
-    pub kind: Option<String>,
-    pub title: Option<String>,
-    pub starts_at: Option<i64>,
-    pub duration_min: Option<i32>,
-    pub location: Option<String>,
-    pub telehealth_url: Option<String>,
-    pub status: Option<String>,
-    pub rsvp: Option<String>,
-    pub rsvp_note: Option<String>,
-    pub attendance: Option<String>,
-    pub updated_at: i64,
+fn statement(kind: DocKind, statement: Statement) -> Result<&'static str, ApiError> {
+    text(kind, statement).ok_or_else(|| no_read_model(kind))
 }
 
-/// Replaces the read-model rows of one table: delete the old rows of the documents that had
-/// one, insert every new row (every column is given, so this is an upsert without per-backend
-/// `ON CONFLICT` clauses; a push of new documents, the common case, deletes nothing).
-macro_rules! rewrite_rows {
-    ($conn:expr, $table:ident, $rows:expr, $existed:expr) => {
-        let old = $rows
-            .iter()
-            .zip($existed.iter())
-            .filter(|(_, existed)| **existed)
-            .map(|(r, _)| (&r.patient_id, &r.doc_id));
-        // Only edits of existing documents come here. Each document is found on its whole
-        // primary key, a plan no statistics can spoil: on PostgreSQL by a fenced LATERAL probe
-        // per id (see `sync_store::fields_of_docs`) whose row addresses the delete then takes,
-        // all in one statement; on SQLite by one prepared statement per document, in-process.
-        match &mut *$conn {
-            DbConnection::Pg(c) => {
-                let mut by_patient: BTreeMap<&String, Vec<&String>> = BTreeMap::new();
-                for (patient, doc) in old {
-                    by_patient.entry(patient).or_default().push(doc);
-                }
-                for (patient, docs) in by_patient {
-                    diesel::sql_query(concat!(
-                        "DELETE FROM ",
-                        stringify!($table),
-                        " WHERE ctid = ANY (ARRAY(SELECT o.ctid \
-                         FROM unnest($2::text[]) AS d (doc_id) CROSS JOIN LATERAL \
-                         (SELECT ctid FROM ",
-                        stringify!($table),
-                        " WHERE patient_id = $1 AND doc_id = d.doc_id OFFSET 0) AS o))"
-                    ))
+/// Replaces the rows of these documents of `kind`: delete the old rows of the documents that
+/// had one, insert every new row. Every column is given, so this is an upsert without
+/// per-backend `ON CONFLICT` clauses; a push of new documents, the common case, deletes nothing.
+pub fn rewrite(
+    conn: &mut DbConnection,
+    kind: DocKind,
+    rows: &[Row],
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let rm = read_model(kind).ok_or_else(|| no_read_model(kind))?;
+    let old = rows.iter().filter(|r| r.existed);
+    match conn {
+        DbConnection::Pg(c) => {
+            let mut by_patient: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for r in old {
+                by_patient.entry(&r.patient_id).or_default().push(&r.doc_id);
+            }
+            let delete = statement(kind, Statement::Delete(Dialect::Postgres))?;
+            for (patient, docs) in by_patient {
+                Fixed::<Pg>::new(delete)
                     .bind::<Text, _>(patient)
-                    .bind::<Array<Text>, _>(&docs)
+                    .bind::<Array<Text>, _>(docs)
                     .execute(c)?;
-                }
             }
-            DbConnection::Sqlite(c) => {
-                for (patient, doc) in old {
-                    diesel::delete(
-                        $table::table
-                            .filter($table::patient_id.eq(patient))
-                            .filter($table::doc_id.eq(doc)),
-                    )
+            // The rows as one JSON array that the database turns into rows of the table's own
+            // type: one statement of fixed text whatever their number, so one round trip.
+            let json = serde_json::to_string(&JsonRows { rm, rows, now_ms })
+                .map_err(ApiError::internal)?;
+            Fixed::<Pg>::new(statement(kind, Statement::InsertJson)?)
+                .bind::<Text, _>(json)
+                .execute(c)?;
+        }
+        DbConnection::Sqlite(c) => {
+            let delete = statement(kind, Statement::Delete(Dialect::Sqlite))?;
+            for r in old {
+                Fixed::<Sqlite>::new(delete)
+                    .bind::<Text, _>(&r.patient_id)
+                    .bind::<Text, _>(&r.doc_id)
                     .execute(c)?;
+            }
+            // Multi-row INSERTs of a few fixed sizes, so a handful of prepared statements
+            // serve a push of any size.
+            crate::in_cached_chunks!(rows, |chunk| {
+                let sql = statement(kind, Statement::InsertRows(chunk.len()))?;
+                let mut insert = Fixed::<Sqlite>::new(sql);
+                for r in chunk {
+                    insert = insert
+                        .bind::<Text, _>(&r.patient_id)
+                        .bind::<Text, _>(&r.doc_id)
+                        .bind::<Bool, _>(r.deleted);
+                    for cell in &r.cells {
+                        insert = match cell {
+                            Cell::Int(v) => insert.bind::<Nullable<BigInt>, _>(*v),
+                            Cell::Bool(v) => insert.bind::<Nullable<Bool>, _>(*v),
+                            Cell::Text(v) => insert.bind::<Nullable<Text>, _>(v.as_deref()),
+                        };
+                    }
+                    insert = insert.bind::<BigInt, _>(now_ms);
                 }
+                insert.execute(c)?;
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Rows as the JSON array `json_populate_recordset` reads: one object per row, keyed by column.
+struct JsonRows<'a> {
+    rm: &'a ReadModel,
+    rows: &'a [Row],
+    now_ms: i64,
+}
+
+impl Serialize for JsonRows<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let columns: Vec<Column> = self.rm.columns().collect();
+        let mut seq = s.serialize_seq(Some(self.rows.len()))?;
+        for row in self.rows {
+            seq.serialize_element(&JsonRow {
+                columns: &columns,
+                row,
+                now_ms: self.now_ms,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+struct JsonRow<'a> {
+    columns: &'a [Column],
+    row: &'a Row,
+    now_ms: i64,
+}
+
+impl Serialize for JsonRow<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.row;
+        let mut map = s.serialize_map(Some(self.columns.len()))?;
+        let mut names = self.columns.iter().map(|c| c.name);
+        let mut next = || names.next().unwrap_or("");
+        map.serialize_entry(next(), &r.patient_id)?;
+        map.serialize_entry(next(), &r.doc_id)?;
+        map.serialize_entry(next(), &r.deleted)?;
+        for cell in &r.cells {
+            match cell {
+                Cell::Int(v) => map.serialize_entry(next(), v)?,
+                Cell::Bool(v) => map.serialize_entry(next(), v)?,
+                Cell::Text(v) => map.serialize_entry(next(), v)?,
             }
         }
-        // PostgreSQL: the rows as one JSON array that the database turns into rows of the
-        // table's own type, one statement of fixed text whatever their number, so one round
-        // trip. The row structs name their fields after the columns. SQLite: multi-row INSERTs
-        // of fixed sizes, in-process.
-        match &mut *$conn {
-            DbConnection::Pg(c) => {
-                if !$rows.is_empty() {
-                    let rows = serde_json::to_string(&$rows).map_err(ApiError::internal)?;
-                    Fixed::new(concat!(
-                        "INSERT INTO ",
-                        stringify!($table),
-                        " SELECT * FROM json_populate_recordset(NULL::",
-                        stringify!($table),
-                        ", $1::json)"
-                    ))
-                    .bind::<Text, _>(rows)
-                    .execute(c)?;
-                }
-            }
-            DbConnection::Sqlite(c) => crate::in_cached_chunks!($rows, |rows| {
-                diesel::insert_into($table::table).values(rows).execute(c)?;
-            }),
-        }
-    };
-}
-
-/// Replaces the check-in rows of these documents (`existed`: whether each had a row before).
-pub fn rewrite_checkins(
-    conn: &mut DbConnection,
-    rows: &[CheckinRow],
-    existed: &[bool],
-) -> Result<(), ApiError> {
-    rewrite_rows!(conn, checkins, rows, existed);
-    Ok(())
-}
-
-/// Replaces the exercise rows of these documents.
-pub fn rewrite_exercises(
-    conn: &mut DbConnection,
-    rows: &[ExerciseRow],
-    existed: &[bool],
-) -> Result<(), ApiError> {
-    rewrite_rows!(conn, exercises, rows, existed);
-    Ok(())
-}
-
-/// Replaces the session rows of these documents.
-pub fn rewrite_sessions(
-    conn: &mut DbConnection,
-    rows: &[SessionRow],
-    existed: &[bool],
-) -> Result<(), ApiError> {
-    rewrite_rows!(conn, sessions, rows, existed);
-    Ok(())
+        map.serialize_entry(next(), &self.now_ms)?;
+        map.end()
+    }
 }
 
 /// A time window and a page position.
@@ -197,47 +181,123 @@ pub struct ListQuery {
     pub limit: i64,
 }
 
-/// Builds the list query for one read-model table: the tables differ only in their time column.
-macro_rules! list_rows {
-    ($conn:expr, $q:expr, $table:ident, $time:ident, $row:ty) => {{
-        let q = $q;
-        let mut query = $table::table
-            .filter($table::patient_id.eq(&q.patient))
-            .filter($table::deleted.eq(false))
-            .filter($table::$time.is_not_null())
-            .into_boxed();
-        if let Some(from) = q.from {
-            query = query.filter($table::$time.ge(from));
-        }
-        if let Some(to) = q.to {
-            query = query.filter($table::$time.lt(to));
-        }
-        if let Some((t, doc)) = q.after.clone() {
-            query = query.filter(
-                $table::$time
-                    .lt(t)
-                    .or($table::$time.eq(t).and($table::doc_id.lt(doc))),
-            );
-        }
-        query
-            .order(($table::$time.desc(), $table::doc_id.desc()))
-            .limit(q.limit + 1)
-            .select(<$row>::as_select())
-            .load::<$row>($conn)
-    }};
+/// One listed document: its position and its JSON.
+#[derive(Debug, QueryableByName)]
+pub struct Listed {
+    /// Its listed time (ms UTC).
+    #[diesel(sql_type = BigInt)]
+    pub t: i64,
+    /// Document id.
+    #[diesel(sql_type = Text)]
+    pub doc_id: String,
+    /// The document: `id` and every field.
+    #[diesel(sql_type = Text)]
+    pub item: String,
 }
 
-/// Check-ins by `recorded_at`.
-pub fn checkins(conn: &mut DbConnection, q: &ListQuery) -> Result<Vec<CheckinRow>, ApiError> {
-    Ok(list_rows!(conn, q, checkins, recorded_at, CheckinRow)?)
+impl Listed {
+    /// Where the page continues after this document.
+    pub fn position(&self) -> (i64, String) {
+        (self.t, self.doc_id.clone())
+    }
 }
 
-/// Exercises by `started_at`.
-pub fn exercises(conn: &mut DbConnection, q: &ListQuery) -> Result<Vec<ExerciseRow>, ApiError> {
-    Ok(list_rows!(conn, q, exercises, started_at, ExerciseRow)?)
+fn list(
+    conn: &mut DbConnection,
+    kind: DocKind,
+    q: &ListQuery,
+    with_patient: bool,
+) -> Result<Vec<Listed>, ApiError> {
+    let bounds = Bounds {
+        from: q.from.is_some(),
+        to: q.to.is_some(),
+        after: q.after.is_some(),
+    };
+    let (after_t, after_doc) = match &q.after {
+        Some((t, doc)) => (Some(*t), Some(doc.as_str())),
+        None => (None, None),
+    };
+    let limit = q.limit.saturating_add(1);
+    macro_rules! run {
+        ($db:ty, $c:expr, $dialect:expr) => {{
+            let sql = statement(
+                kind,
+                Statement::List {
+                    dialect: $dialect,
+                    bounds,
+                    with_patient,
+                },
+            )?;
+            Fixed::<$db>::new(sql)
+                .bind::<Text, _>(&q.patient)
+                .bind::<Nullable<BigInt>, _>(q.from)
+                .bind::<Nullable<BigInt>, _>(q.to)
+                .bind::<Nullable<BigInt>, _>(after_t)
+                .bind::<Nullable<Text>, _>(after_doc)
+                .bind::<BigInt, _>(limit)
+                .load::<Listed>($c)?
+        }};
+    }
+    Ok(match conn {
+        DbConnection::Pg(c) => run!(Pg, c, Dialect::Postgres),
+        DbConnection::Sqlite(c) => run!(Sqlite, c, Dialect::Sqlite),
+    })
 }
 
-/// Sessions by `starts_at`.
-pub fn sessions(conn: &mut DbConnection, q: &ListQuery) -> Result<Vec<SessionRow>, ApiError> {
-    Ok(list_rows!(conn, q, sessions, starts_at, SessionRow)?)
+/// The documents of `kind` in the window, newest first, `limit + 1` of them at most, each as
+/// its HTTP item's JSON (`id` and every declared field).
+pub fn list_json(
+    conn: &mut DbConnection,
+    kind: DocKind,
+    q: &ListQuery,
+) -> Result<Vec<(Listed, Box<RawValue>)>, ApiError> {
+    list(conn, kind, q, false)?
+        .into_iter()
+        .map(|row| {
+            let item = RawValue::from_string(row.item.clone()).map_err(ApiError::internal)?;
+            Ok((row, item))
+        })
+        .collect()
+}
+
+/// The documents of `V`'s kind in the window, newest first, `limit + 1` at most, as typed views.
+pub fn list_views<V: View + DeserializeOwned>(
+    conn: &mut DbConnection,
+    q: &ListQuery,
+) -> Result<Vec<V>, ApiError> {
+    list(conn, V::KIND, q, true)?
+        .iter()
+        .map(|row| view_of(&row.item))
+        .collect()
+}
+
+/// One document of `V`'s kind, unless it is unknown or deleted.
+pub fn find_live<V: View + DeserializeOwned>(
+    conn: &mut DbConnection,
+    patient: &str,
+    doc: &str,
+) -> Result<Option<V>, ApiError> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = Text)]
+        item: String,
+    }
+    macro_rules! run {
+        ($db:ty, $c:expr, $dialect:expr) => {{
+            let sql = statement(V::KIND, Statement::Find($dialect))?;
+            Fixed::<$db>::new(sql)
+                .bind::<Text, _>(patient)
+                .bind::<Text, _>(doc)
+                .load::<Found>($c)?
+        }};
+    }
+    let found = match conn {
+        DbConnection::Pg(c) => run!(Pg, c, Dialect::Postgres),
+        DbConnection::Sqlite(c) => run!(Sqlite, c, Dialect::Sqlite),
+    };
+    found.first().map(|f| view_of(&f.item)).transpose()
+}
+
+fn view_of<V: DeserializeOwned>(item: &str) -> Result<V, ApiError> {
+    serde_json::from_str(item).map_err(ApiError::internal)
 }

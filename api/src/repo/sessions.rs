@@ -1,10 +1,9 @@
 //! Single sessions of the `sessions` read model, as the schedule page, the caseload and the
-//! schedule generator read them (lists by time are in [`crate::repo::read_models`]).
+//! schedule generator read them (lists by time, and one session by id, are in [`crate::repo::read_models`]).
 
 use crate::db::schema::sessions;
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::repo::read_models::SessionRow;
 use diesel::prelude::*;
 use std::collections::HashSet;
 
@@ -47,21 +46,6 @@ pub fn next_after(
             sessions::title,
         ))
         .first::<Upcoming>(conn)
-        .optional()?)
-}
-
-/// One of the patient's sessions, unless it is unknown or deleted.
-pub fn find_live(
-    conn: &mut DbConnection,
-    patient: &str,
-    doc: &str,
-) -> Result<Option<SessionRow>, ApiError> {
-    Ok(sessions::table
-        .filter(sessions::patient_id.eq(patient))
-        .filter(sessions::doc_id.eq(doc))
-        .filter(sessions::deleted.eq(false))
-        .select(SessionRow::as_select())
-        .first(conn)
         .optional()?)
 }
 

@@ -66,13 +66,13 @@ pub fn endpoints() -> Vec<Endpoint> {
             web::post().to(patients::enroll::enroll_patient)
         }),
         e(Method::GET, "/v1/patients/{id}/checkins", || {
-            web::get().to(patients::checkins::list_checkins)
+            web::get().to(patients::records::list::<sync_core::CheckIn>)
         }),
         e(Method::GET, "/v1/patients/{id}/exercises", || {
-            web::get().to(patients::exercises::list_exercises)
+            web::get().to(patients::records::list::<sync_core::Exercise>)
         }),
         e(Method::GET, "/v1/patients/{id}/sessions", || {
-            web::get().to(patients::sessions::list_sessions)
+            web::get().to(patients::records::list::<sync_core::Session>)
         }),
         Endpoint {
             large_body: true,

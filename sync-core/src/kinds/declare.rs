@@ -22,12 +22,16 @@
 //! out by a kind the server keeps no table for.
 
 /// Declares one record kind in the module it is invoked in: `FIELDS`, `POLICY`, `READ_MODEL`,
-/// the view struct with its `View` impl, and the per-field methods of `Writes<View>`.
+/// `field_cells`, the view struct with its `View` impl, and the per-field methods of
+/// `Writes<View>`.
 macro_rules! record_kind {
-    (@read_model $View:ident) => {
+    (@read_model $View:ident [$($name:ident : $ty:ty = $fty:expr),*]) => {
         None
     };
-    (@read_model $View:ident $table:literal listed by $listed:ident, [$($derived:ident),*]) => {{
+    (
+        @read_model $View:ident [$($name:ident : $ty:ty = $fty:expr),*]
+        $table:literal listed by $listed:ident, [$($derived:ident),*]
+    ) => {{
         // The listed field must be one of the view's.
         const _: fn(&$View) = |v| {
             let _ = &v.$listed;
@@ -36,6 +40,13 @@ macro_rules! record_kind {
             table: $table,
             listed_by: stringify!($listed),
             derived: &[$($crate::kinds::Derived::$derived),*],
+            fields: &[$(
+                $crate::kinds::Column {
+                    name: stringify!($name),
+                    ty: $crate::kinds::ColumnType::of(&$fty),
+                    not_null: <$ty as $crate::kinds::FieldValue>::NOT_NULL,
+                },
+            )*],
         })
     }};
     (
@@ -77,8 +88,20 @@ macro_rules! record_kind {
         ];
 
         /// The server-side table this kind is listed from, if it has one.
-        pub static READ_MODEL: Option<$crate::kinds::ReadModel> =
-            record_kind!(@read_model $View $($table listed by $listed, [$($derived),*])?);
+        pub static READ_MODEL: Option<$crate::kinds::ReadModel> = record_kind!(
+            @read_model $View [$($name : $ty = $fty),*]
+            $($table listed by $listed, [$($derived),*])?
+        );
+
+        /// A document's field values as its read-model columns store them, in declaration
+        /// order, read through the typed view.
+        pub fn field_cells<'a>(
+            key: $crate::replica::DocKey,
+            fields: impl IntoIterator<Item = (&'a str, &'a serde_json::Value)>,
+        ) -> Vec<$crate::kinds::Cell> {
+            let view = <$View as $crate::view::View>::from_fields(key, fields);
+            vec![$(view.$name.into_cell()),*]
+        }
 
         $(#[doc = $doc])*
         #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]

@@ -21,11 +21,12 @@ pub mod exercise;
 pub mod plan;
 pub mod session;
 
-pub use read_model::{Derived, ReadModel};
+pub use read_model::{local_time, Cell, Column, ColumnType, Derived, LocalTime, ReadModel};
 pub use value::FieldValue;
 pub use writes::Writes;
 
 use crate::field::{FieldSpec, Rule};
+use crate::replica::DocKey;
 
 /// Declares [`DocKind`] and the per-kind lookups from the one list of kinds.
 macro_rules! doc_kinds {
@@ -73,6 +74,22 @@ macro_rules! doc_kinds {
             match kind {
                 $(DocKind::$variant => $module::READ_MODEL.as_ref(),)*
             }
+        }
+
+        /// The read-model cells of a document from its merged fields, after the key and the
+        /// tombstone and before `updated_at` (see [`ReadModel::columns`]): its field cells, then
+        /// its derived cells. `None` for a kind without a read model.
+        pub fn row_cells<'a>(
+            key: DocKey,
+            fields: impl IntoIterator<Item = (&'a str, &'a serde_json::Value)>,
+        ) -> Option<Vec<Cell>> {
+            let rm = read_model(key.kind)?;
+            let mut cells = match key.kind {
+                $(DocKind::$variant => $module::field_cells(key, fields),)*
+            };
+            let derived: Vec<Cell> = rm.derived_cells(&cells).collect();
+            cells.extend(derived);
+            Some(cells)
         }
     };
 }
@@ -179,6 +196,72 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&s).unwrap()["rsvp_note"],
             "SECRET words"
+        );
+    }
+
+    #[test]
+    fn a_checkin_becomes_one_cell_per_column_between_the_tombstone_and_updated_at() {
+        let note = PatientText::new("slept badly");
+        // 2026-03-02T03:30Z, Sunday 22:30 in New York.
+        let writes = Writes::<CheckIn>::new()
+            .recorded_at(Some(1_772_422_200_000))
+            .tz_offset_min(Some(-300))
+            .intensity(Some(6))
+            .triggers(&["stress".to_string(), "lonely".to_string()])
+            .note(Some(&note))
+            .into_fields();
+        let cells = row_cells(
+            key(DocKind::Checkin),
+            writes.iter().map(|(f, v)| (f.as_str(), v)),
+        )
+        .unwrap();
+        let rm = read_model(DocKind::Checkin).unwrap();
+        let names: Vec<&str> = rm.columns().map(|c| c.name).collect();
+        // Without patient_id, doc_id, deleted and updated_at.
+        assert_eq!(cells.len(), names.len() - 4);
+        let cell = |name: &str| &cells[names.iter().position(|n| *n == name).unwrap() - 3];
+        assert_eq!(cell("recorded_at"), &Cell::Int(Some(1_772_422_200_000)));
+        assert_eq!(cell("intensity"), &Cell::Int(Some(6)));
+        assert_eq!(cell("mood"), &Cell::Int(None));
+        assert_eq!(cell("lapse"), &Cell::Bool(None));
+        assert_eq!(cell("crisis"), &Cell::Bool(Some(false)));
+        assert_eq!(
+            cell("triggers"),
+            &Cell::Text(Some(r#"["lonely","stress"]"#.into()))
+        );
+        assert_eq!(cell("note"), &Cell::Text(Some("slept badly".into())));
+        assert_eq!(cell("local_day"), &Cell::Int(Some(20_513)));
+        assert_eq!(cell("local_hour"), &Cell::Int(Some(22)));
+        assert_eq!(cell("local_weekday"), &Cell::Int(Some(6)));
+        assert!(row_cells(key(DocKind::Plan), []).is_none());
+    }
+
+    #[test]
+    fn a_document_without_its_listed_time_has_no_local_time() {
+        let cells = row_cells(key(DocKind::Exercise), []).unwrap();
+        let rm = read_model(DocKind::Exercise).unwrap();
+        let derived = &cells[rm.fields.len()..];
+        assert_eq!(derived, [Cell::Int(None), Cell::Int(None)]);
+    }
+
+    #[test]
+    fn flags_and_sets_are_not_null_columns_and_the_rest_may_be_null() {
+        let rm = read_model(DocKind::Checkin).unwrap();
+        let not_null: Vec<&str> = rm
+            .columns()
+            .filter(|c| c.not_null)
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(
+            not_null,
+            [
+                "patient_id",
+                "doc_id",
+                "deleted",
+                "triggers",
+                "crisis",
+                "updated_at"
+            ]
         );
     }
 

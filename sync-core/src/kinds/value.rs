@@ -7,6 +7,7 @@
 
 use serde_json::Value;
 
+use super::read_model::Cell;
 use crate::view::PatientText;
 
 /// A Rust type a declared field may have in its typed view.
@@ -28,6 +29,12 @@ pub trait FieldValue: Default {
 
     /// Appends the writes of `input` to field `name` to `out`.
     fn write(name: &'static str, input: Self::Input<'_>, out: &mut Vec<(String, Value)>);
+
+    /// Whether the value is never absent, so its read-model column is `NOT NULL`.
+    const NOT_NULL: bool = false;
+
+    /// The value as its read-model column stores it.
+    fn into_cell(self) -> Cell;
 }
 
 /// Integers: read when the stored number fits the type.
@@ -44,6 +51,9 @@ macro_rules! integer_field {
                 if let Some(v) = input {
                     out.push((name.to_owned(), Value::from(v)));
                 }
+            }
+            fn into_cell(self) -> Cell {
+                Cell::Int(self.map(i64::from))
             }
         }
     )*};
@@ -62,6 +72,9 @@ impl FieldValue for Option<bool> {
             out.push((name.to_owned(), Value::Bool(v)));
         }
     }
+    fn into_cell(self) -> Cell {
+        Cell::Bool(self)
+    }
 }
 
 /// A flag that reads `false` until it is set (e.g. a check-in's `crisis`).
@@ -74,6 +87,10 @@ impl FieldValue for bool {
     }
     fn write(name: &'static str, input: Option<bool>, out: &mut Vec<(String, Value)>) {
         <Option<bool> as FieldValue>::write(name, input, out);
+    }
+    const NOT_NULL: bool = true;
+    fn into_cell(self) -> Cell {
+        Cell::Bool(Some(self))
     }
 }
 
@@ -89,6 +106,9 @@ impl FieldValue for Option<String> {
             out.push((name.to_owned(), Value::String(v.to_owned())));
         }
     }
+    fn into_cell(self) -> Cell {
+        Cell::Text(self)
+    }
 }
 
 impl FieldValue for Option<PatientText> {
@@ -103,6 +123,9 @@ impl FieldValue for Option<PatientText> {
         if let Some(v) = input {
             out.push((name.to_owned(), Value::String(v.as_str().to_owned())));
         }
+    }
+    fn into_cell(self) -> Cell {
+        Cell::Text(self.map(PatientText::into_string))
     }
 }
 
@@ -123,5 +146,10 @@ impl FieldValue for Vec<String> {
         for e in input {
             out.push((format!("{name}/{e}"), Value::Bool(true)));
         }
+    }
+    const NOT_NULL: bool = true;
+    /// The sorted members as a JSON array.
+    fn into_cell(self) -> Cell {
+        Cell::Text(Some(Value::from(self).to_string()))
     }
 }
