@@ -137,7 +137,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // This is the operator's own terminal: an internal failure says what failed (our own
     // messages and database errors; the demo's data is synthetic).
     let summary = load::load(&mut conn, &options, now_ms()).map_err(|e| match e {
-        crate::error::ApiError::Internal(cause) => format!("the demo could not be loaded: {cause}"),
+        crate::error::ApiError::Internal(cause) => format!(
+            "the demo could not be loaded: {}",
+            crate::error::CauseChain(cause.as_ref())
+        ),
         other => other.to_string(),
     })?;
     let elapsed = started.elapsed().as_secs_f64();

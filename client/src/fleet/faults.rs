@@ -14,6 +14,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::transport::{Request, Response, Transport, TransportError};
+use crate::wire::{PushResponse, Receipt};
 
 /// One injected failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,21 +180,27 @@ impl<T: Transport> FaultyTransport<T> {
 
 /// A push answer acknowledging every op of `req` (see [`Fault::ForgeAcknowledgement`]).
 fn forged_answer(req: &Request) -> Response {
-    let ids: Vec<serde_json::Value> = req
+    let accepted = req
         .body
         .as_ref()
         .and_then(|b| b["ops"].as_array())
-        .map(|ops| ops.iter().map(|op| op["id"].clone()).collect())
+        .map(|ops| {
+            ops.iter()
+                .filter_map(|op| op["id"].as_str()?.parse().ok())
+                .collect()
+        })
         .unwrap_or_default();
-    let now = crate::client::system_ms();
-    let body = serde_json::json!({
-        "accepted": ids, "duplicates": [], "rejected": [],
-        "receipt": { "device_id": uuid::Uuid::nil(), "high_water": 0, "gaps": [] },
-        "server_time_ms": now, "crisis_resources": null,
-    });
+    let body = PushResponse {
+        accepted,
+        duplicates: Vec::new(),
+        rejected: Vec::new(),
+        receipt: Receipt::default(),
+        server_time_ms: i64::try_from(crate::client::system_ms()).unwrap_or(i64::MAX),
+        crisis_resources: None,
+    };
     Response {
         status: 200,
-        body: body.to_string().into_bytes(),
+        body: serde_json::to_vec(&body).unwrap_or_default(),
         retry_after: None,
     }
 }

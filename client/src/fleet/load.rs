@@ -15,14 +15,14 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use serde_json::json;
 use sync_core::op::op_id;
-use sync_core::{Clock, DocKind, Op};
+use sync_core::{CheckIn, Clock, DocKind, Op, Writes};
 use tether_test_support::http;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::server::{Backend, SpawnedServer, ADMIN_EMAIL, ADMIN_PASSWORD};
 use crate::client::system_ms;
-use crate::wire::{PullResponse, PushResponse, TokenResponse};
+use crate::wire::{PullResponse, PushRequest, PushResponse, TokenResponse};
 
 const PASSWORD: &str = "load simulator password";
 
@@ -203,12 +203,12 @@ async fn sync_once(api: &Api, d: &mut LoadDevice, tally: &Tally) -> Result<(), S
         let intensity: u8 = rng.gen_range(0..=10);
         (catalog[rng.gen_range(0..catalog.len())], intensity, randoms)
     };
-    let fields = [
-        ("recorded_at".to_string(), json!(now)),
-        ("tz_offset_min".to_string(), json!(-300)),
-        ("intensity".to_string(), json!(intensity)),
-        (format!("triggers/{trigger}"), json!(true)),
-    ];
+    let fields = Writes::<CheckIn>::new()
+        .recorded_at(Some(now))
+        .tz_offset_min(Some(-300))
+        .intensity(Some(intensity))
+        .triggers(&[trigger.to_string()])
+        .into_fields();
     let mut ops = Vec::with_capacity(fields.len());
     for ((field, value), random) in fields.into_iter().zip(randoms) {
         let hlc = d.clock.now().map_err(|e| e.to_string())?;
@@ -228,7 +228,7 @@ async fn sync_once(api: &Api, d: &mut LoadDevice, tally: &Tally) -> Result<(), S
         .http
         .post(format!("{}/v1/sync/push", api.base))
         .bearer_auth(&d.access)
-        .json(&json!({ "ops": ops }))
+        .json(&PushRequest { ops })
         .send()
         .await
         .map_err(|e| e.to_string())?;
