@@ -4,10 +4,17 @@
 use crate::trends::flags::{is_crisis, FlagSettings};
 use sync_core::wire::{CrisisResource, CrisisResources};
 
+/// What the phone shows first. It claims nothing the server has not done: a crisis check-in is
+/// stored and raised on the counselor's caseload, but nobody is paged, so the patient is told to
+/// call now rather than to wait for a call.
+pub const MESSAGE: &str = "You are not alone. If you are in danger or thinking about harming \
+yourself, call 911, or call or text 988, now. Your check-in is saved, but your care team is not \
+alerted right away: do not wait for them to call.";
+
 /// The resources (United States).
 pub fn resources() -> CrisisResources {
     CrisisResources {
-        message: "You are not alone. If you are in danger or thinking about harming yourself, call 911 or 988 now. Your care team has been alerted.".into(),
+        message: MESSAGE.into(),
         resources: vec![
             CrisisResource {
                 name: "988 Suicide & Crisis Lifeline".into(),

@@ -485,7 +485,10 @@ async fn run(args: Args) -> Result<(), Failure> {
                 format!("check-in {id} saved on this phone ({waiting} ops waiting to sync)")
             });
             if input.crisis && !args.json {
+                // Shown before any sync, offline too, and true whatever the server does later.
                 eprintln!("If you are in danger now, call or text 988 (Suicide & Crisis Lifeline) or call 911.");
+                eprintln!("SAMHSA's National Helpline, free and 24/7: 1-800-662-4357.");
+                eprintln!("This check-in is saved on this phone; your care team is not alerted right away.");
             }
             Ok(())
         }
@@ -652,6 +655,9 @@ async fn run(args: Args) -> Result<(), Failure> {
                     });
                     if let Some(help) = r.crisis_resources.filter(|_| !args.json) {
                         eprintln!("{}", help.message);
+                        for place in &help.resources {
+                            eprintln!("  {}: call {}", place.name, place.phone);
+                        }
                     }
                     Ok(())
                 }

@@ -556,8 +556,15 @@ async fn a_crisis_check_in_returns_resources_and_puts_the_patient_first_on_the_c
         .map(|r| r["phone"].as_str().unwrap())
         .collect();
     assert!(
-        phones.contains(&"988") && phones.contains(&"1-800-662-4357"),
+        phones.contains(&"988") && phones.contains(&"1-800-662-4357") && phones.contains(&"911"),
         "{body}"
+    );
+    // Nobody is paged yet: the message must not say that anyone was.
+    let message = body["crisis_resources"]["message"].as_str().unwrap();
+    assert!(message.contains("988") && message.contains("911"), "{message}");
+    assert!(
+        message.contains("not alerted right away") && !message.contains("has been alerted"),
+        "{message}"
     );
 
     // A lapse reported with a craving of 9 is a crisis too.
