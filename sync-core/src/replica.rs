@@ -20,16 +20,7 @@ use crate::op::{DocKind, Op};
 use crate::reject::Rejection;
 use crate::schema;
 
-/// Identifies a document: `(patient, kind, doc)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct DocKey {
-    /// Owning patient.
-    pub patient: Uuid,
-    /// Schema.
-    pub kind: DocKind,
-    /// Document id.
-    pub doc: Uuid,
-}
+pub use crate::kinds::DocKey;
 
 impl DocKey {
     /// The document an op writes.

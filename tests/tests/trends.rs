@@ -561,7 +561,10 @@ async fn a_crisis_check_in_returns_resources_and_puts_the_patient_first_on_the_c
     );
     // Nobody is paged yet: the message must not say that anyone was.
     let message = body["crisis_resources"]["message"].as_str().unwrap();
-    assert!(message.contains("988") && message.contains("911"), "{message}");
+    assert!(
+        message.contains("988") && message.contains("911"),
+        "{message}"
+    );
     assert!(
         message.contains("not alerted right away") && !message.contains("has been alerted"),
         "{message}"

@@ -96,7 +96,7 @@ macro_rules! record_kind {
         /// A document's field values as its read-model columns store them, in declaration
         /// order, read through the typed view.
         pub fn field_cells<'a>(
-            key: $crate::replica::DocKey,
+            key: $crate::kinds::DocKey,
             fields: impl IntoIterator<Item = (&'a str, &'a serde_json::Value)>,
         ) -> Vec<$crate::kinds::Cell> {
             let view = <$View as $crate::view::View>::from_fields(key, fields);
@@ -120,7 +120,7 @@ macro_rules! record_kind {
             const KIND: $crate::kinds::DocKind = $crate::kinds::DocKind::$variant;
 
             fn from_fields<'a>(
-                key: $crate::replica::DocKey,
+                key: $crate::kinds::DocKey,
                 fields: impl IntoIterator<Item = (&'a str, &'a serde_json::Value)>,
             ) -> Self {
                 let mut view = $View {

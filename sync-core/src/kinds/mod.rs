@@ -26,7 +26,6 @@ pub use value::FieldValue;
 pub use writes::Writes;
 
 use crate::field::{FieldSpec, Rule};
-use crate::replica::DocKey;
 
 /// Declares [`DocKind`] and the per-kind lookups from the one list of kinds.
 macro_rules! doc_kinds {
@@ -94,6 +93,21 @@ macro_rules! doc_kinds {
     };
 }
 
+/// Identifies a document: `(patient, kind, doc)`. Declared beside the kinds (and re-exported by
+/// [`crate::replica`], which keys its state by it) so the kinds' own code names it without
+/// reaching up into the replica.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct DocKey {
+    /// Owning patient.
+    pub patient: uuid::Uuid,
+    /// Schema.
+    pub kind: DocKind,
+    /// Document id.
+    pub doc: uuid::Uuid,
+}
+
 doc_kinds! {
     /// A craving check-in, written by the patient.
     Checkin = "checkin" in checkin;
@@ -111,7 +125,6 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::replica::DocKey;
     use crate::view::{CheckIn, PatientText, Session, View};
 
     fn key(kind: DocKind) -> DocKey {
