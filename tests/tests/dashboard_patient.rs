@@ -282,14 +282,24 @@ async fn opening_a_patient_page_is_written_to_their_access_log_and_shown_on_the_
         .iter()
         .all(|e| e["actor_id"] == json!(counselor.user_id.to_string())));
     let table = &html[html.find("id=\"access-log\"").unwrap()..];
-    for action in actions {
+    // In words, the code and the consent's id kept only as data for a script.
+    for (action, words) in [
+        ("read_iop_hours", "IOP hours"),
+        ("read_sessions", "Sessions"),
+        ("read_trends", "Trends and risk flags"),
+    ] {
         assert!(
-            table.contains(&format!("<code>{action}</code>")),
+            table.contains(&format!("<span data-action=\"{action}\">{words}</span>")),
             "{action}"
         );
     }
+    assert!(!table.contains("<code>read_"), "no codes shown");
     let consent = log[0]["consent_id"].as_str().unwrap();
-    assert!(table.contains(consent), "the consent it was read under");
+    assert!(
+        table.contains(&format!("<span data-consent=\"{consent}\">Given ")),
+        "the consent it was read under, in words"
+    );
+    assert!(table.contains("to the care team</span>"));
 }
 
 #[tokio::test]

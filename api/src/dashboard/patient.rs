@@ -179,10 +179,14 @@ pub struct AccessView {
     pub at: String,
     /// The counselor's name.
     pub actor: String,
-    /// `read_trends`, …
+    /// `read_trends`, …, as stored.
     pub action: String,
-    /// The consent it was read under.
+    /// What was read, in words.
+    pub what: String,
+    /// The consent's id.
     pub consent_id: String,
+    /// The consent it was read under, in words.
+    pub consent: String,
 }
 
 /// One session of the range, for the attendance table.
@@ -284,6 +288,7 @@ struct Read {
     range: (i64, i64),
     tz: TimeZone,
     access: Vec<consents::AccessRow>,
+    consents: Vec<consents::ConsentRow>,
 }
 
 fn read(
@@ -341,6 +346,7 @@ fn read(
         .into_iter()
         .filter(|r| r.actor_id == caller.user_id.to_string())
         .collect();
+    let consents = consents::of_patient(conn, patient)?;
     Ok(Ok(Read {
         name,
         trends,
@@ -351,6 +357,7 @@ fn read(
         range: (from, to),
         tz,
         access,
+        consents,
     }))
 }
 
@@ -370,6 +377,46 @@ fn words(kind: &str) -> String {
         .next()
         .map(|c| c.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
+}
+
+/// `rising (+0.12 points a day)`; a slope that rounds to zero reads as less than a hundredth,
+/// never as `-0.00`.
+fn direction_words(direction: &str, slope: f64) -> String {
+    if (slope * 100.0).round() == 0.0 {
+        format!("{direction} (less than 0.01 points a day either way)")
+    } else {
+        format!("{direction} ({slope:+.2} points a day)")
+    }
+}
+
+/// What a staff read was, in words (the access log stores a code, `read_trends`, …).
+fn read_words(action: &str) -> String {
+    match action {
+        "read_trends" => "Trends and risk flags".into(),
+        "read_iop_hours" => "IOP hours".into(),
+        "read_caseload" => "Caseload row".into(),
+        "sync_pull" => "Records synced to a device".into(),
+        other => match other.strip_prefix("read_") {
+            Some("checkins") => "Check-ins".into(),
+            Some(table) => words(table),
+            None => words(other),
+        },
+    }
+}
+
+/// The consent a read was made under, in words: when it was given and to whom.
+fn consent_words(consent: Option<&consents::ConsentRow>, tz: &TimeZone) -> String {
+    match consent {
+        Some(c) => {
+            let to = if c.grantee == "care_team" {
+                "the care team"
+            } else {
+                "one counselor"
+            };
+            format!("Given {} to {to}", when::date_time(c.created_at, tz))
+        }
+        None => "A consent no longer on record".into(),
+    }
 }
 
 fn one_decimal(v: f64) -> String {
@@ -420,6 +467,7 @@ fn page_from(read: Read, patient: Uuid, signed_in: &SignedIn) -> PatientPage {
         range: (from, to),
         tz,
         access,
+        consents,
     } = read;
     let points: Vec<SessionPoint> = sessions
         .iter()
@@ -529,7 +577,7 @@ fn page_from(read: Read, patient: Uuid, signed_in: &SignedIn) -> PatientPage {
         .collect();
     let a = &t.attendance;
     let direction = match t.trend.slope_per_day {
-        Some(slope) => format!("{} ({slope:+.2} points a day)", t.trend.direction),
+        Some(slope) => direction_words(&t.trend.direction, slope),
         None => "not enough check-ins to tell".into(),
     };
     let presets = presets(from, to, today);
@@ -630,6 +678,8 @@ fn page_from(read: Read, patient: Uuid, signed_in: &SignedIn) -> PatientPage {
             .map(|r| AccessView {
                 at: when::date_time(r.at, &tz),
                 actor: r.actor_name,
+                what: read_words(&r.action),
+                consent: consent_words(consents.iter().find(|c| c.id == r.consent_id), &tz),
                 action: r.action,
                 consent_id: r.consent_id,
             })
@@ -663,6 +713,38 @@ pub async fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slope_that_rounds_to_zero_never_reads_minus_zero() {
+        assert_eq!(
+            direction_words("flat", -0.004),
+            "flat (less than 0.01 points a day either way)"
+        );
+        assert_eq!(direction_words("flat", 0.0), direction_words("flat", -0.0));
+        assert_eq!(
+            direction_words("rising", 0.123),
+            "rising (+0.12 points a day)"
+        );
+        assert_eq!(
+            direction_words("falling", -0.05),
+            "falling (-0.05 points a day)"
+        );
+    }
+
+    #[test]
+    fn every_read_the_access_log_stores_has_words() {
+        for (code, text) in [
+            ("read_checkins", "Check-ins"),
+            ("read_exercises", "Exercises"),
+            ("read_sessions", "Sessions"),
+            ("read_trends", "Trends and risk flags"),
+            ("read_caseload", "Caseload row"),
+            ("read_iop_hours", "IOP hours"),
+            ("sync_pull", "Records synced to a device"),
+        ] {
+            assert_eq!(read_words(code), text);
+        }
+    }
 
     #[test]
     fn a_missing_range_is_eight_weeks_ending_today() {

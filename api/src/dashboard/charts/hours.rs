@@ -51,10 +51,10 @@ pub fn hours_chart(id: &str, weeks: &[HoursWeek], minimum_hours: f64, population
         .filter(|w| w.ended && clean(w.attended_hours) < minimum_hours)
         .collect();
     let desc = format!(
-        "Scheduled and attended hours in {} weeks against the {} h weekly minimum; {} finished weeks below it.",
-        weeks.len(),
+        "Scheduled and attended hours in {} against the {} h weekly minimum; {} below it.",
+        count(weeks.len(), "week", "weeks"),
         num(minimum_hours),
-        short.len()
+        count(short.len(), "finished week", "finished weeks")
     );
     let mut svg = Svg::new(
         id,
@@ -280,6 +280,11 @@ pub fn hours_chart(id: &str, weeks: &[HoursWeek], minimum_hours: f64, population
     svg.finish()
 }
 
+/// `1 week`, `3 weeks`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +298,18 @@ mod tests {
             attended_hours: attended,
             ended,
         }
+    }
+
+    #[test]
+    fn one_week_is_one_week() {
+        assert_eq!(
+            count(1, "finished week", "finished weeks"),
+            "1 finished week"
+        );
+        assert_eq!(
+            count(0, "finished week", "finished weeks"),
+            "0 finished weeks"
+        );
     }
 
     #[test]
