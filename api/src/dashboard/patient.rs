@@ -577,7 +577,7 @@ fn page_from(read: Read, patient: Uuid, signed_in: &SignedIn) -> PatientPage {
         .collect();
     let a = &t.attendance;
     let direction = match t.trend.slope_per_day {
-        Some(slope) => direction_words(&t.trend.direction, slope),
+        Some(slope) => direction_words(t.trend.direction, slope),
         None => "not enough check-ins to tell".into(),
     };
     let presets = presets(from, to, today);
