@@ -643,6 +643,15 @@ async fn attendance_reschedule_and_cancel_on_the_dashboard_reach_the_patients_ph
     let schedule = format!("/dashboard/patients/{}/schedule", patient.user_id);
     let html = browser.page(&schedule).await;
     assert!(html.contains(&past.to_string()) && html.contains(&next.to_string()));
+    // An unmarked session's selector offers no mark until the counselor picks one: a click on
+    // "Mark" must not record an attendance nobody chose.
+    let selector = &html[html.find(&format!("id=\"mark-{past}\"")).unwrap()..];
+    let selector = &selector[..selector.find("</select>").unwrap()];
+    assert!(
+        selector.contains(r#"<option value="" selected disabled>Not marked</option>"#),
+        "{selector}"
+    );
+    assert_eq!(selector.matches("selected").count(), 1, "{selector}");
     let token = csrf_of(&html);
     let base = format!("/dashboard/patients/{}/sessions", patient.user_id);
 

@@ -206,6 +206,7 @@ fn legend(svg: &mut Svg) {
     for (mark, name, width) in [
         (SessionMark::Attended, "session attended", 116.0),
         (SessionMark::Missed, "missed", 60.0),
+        (SessionMark::Excused, "excused", 64.0),
         (SessionMark::Open, "not marked", 0.0),
     ] {
         session_marker(svg, (x + 5.0, y - 4.0), mark, None);
@@ -542,7 +543,8 @@ mod tests {
         assert_eq!(with_class(&svg, "session").len(), 3);
         assert_eq!(with_class(&svg, "session-attended").len(), 1);
         assert_eq!(with_class(&svg, "session-missed").len(), 1);
-        assert_eq!(with_class(&svg, "legend-session").len(), 3);
+        // Every mark the chart can draw is in the legend.
+        assert_eq!(with_class(&svg, "legend-session").len(), 4);
         assert_eq!(with_class(&svg, "rolling").len(), 1);
     }
 
