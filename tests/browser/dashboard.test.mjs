@@ -146,7 +146,7 @@ describe('the counselor dashboard', () => {
     const since = Date.now() - 1_000;
     await page.goto(`${server.url}/dashboard/patients/${lena.id}`);
     const shown = await page.locator('#access-log tbody tr').allInnerTexts();
-    assert.ok(shown.some((row) => row.includes('read_trends')), shown.join('\n'));
+    assert.ok(shown.some((row) => row.includes('Trends and risk flags') && !row.includes('read_trends')), shown.join('\n'));
     const phone = await login(server.url, lena.email, 'Lena’s phone');
     const log = await api(server.url, 'GET', `/v1/patients/${lena.id}/access-log?limit=100`, { token: phone });
     assert.equal(log.status, 200, JSON.stringify(log.body));
@@ -327,6 +327,37 @@ describe('the counselor dashboard', () => {
     }
   });
 
+  it('warns before the idle logoff, and one press keeps the counselor signed in', async () => {
+    // Six seconds idle: the warning comes three seconds in.
+    const quick = await startServer(bin, db.url, db.dir, 'warning-server', {
+      TETHER_DASHBOARD_IDLE_MINUTES: '0.1',
+    });
+    const fresh = await launch();
+    try {
+      const p = fresh.page;
+      await signIn(p, quick.url, demo.counselor_email, PASSWORD);
+      assert.equal(new URL(p.url()).pathname, '/dashboard/caseload');
+      const warning = p.locator('#idle-warning');
+      assert.equal(await warning.isVisible(), false, 'no warning at first');
+      await warning.waitFor({ state: 'visible', timeout: 5_000 });
+      assert.match(await warning.innerText(), /you will be signed out in \d+ seconds? without activity/);
+      assert.equal(await warning.getAttribute('role'), 'alertdialog');
+      await p.screenshot({ path: screenshotPath('idle-warning') });
+      // "Stay signed in" restarts the server's idle clock without leaving the page.
+      await p.click('#keep-alive button');
+      await warning.waitFor({ state: 'hidden', timeout: 2_000 });
+      await new Promise((r) => setTimeout(r, 4_500));
+      assert.equal(new URL(p.url()).pathname, '/dashboard/caseload', 'still signed in past the first idle time');
+      assert.equal(await p.locator('table.caseload').count(), 1);
+      // Left alone, the page leaves itself for the sign-in page when the time is up.
+      await p.waitForURL(/\/dashboard\/sign-in/, { timeout: 15_000 });
+      assert.equal(await p.locator('table.caseload').count(), 0);
+    } finally {
+      await fresh.close();
+      await quick.stop();
+    }
+  });
+
   it('never writes a password, session token or CSRF token to the server log', async () => {
     const cookies = await page.context().cookies();
     const session = cookies.find((c) => c.name === 'tether_dashboard');
@@ -367,3 +398,4 @@ async function checkChart(page, base, token, patientId) {
   assert.equal(await chart.getAttribute('role'), 'img');
   assert.ok((await chart.getAttribute('aria-label'))?.length > 0 || (await chart.locator('title').count()) > 0);
 }
+

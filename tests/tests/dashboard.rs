@@ -503,6 +503,48 @@ async fn a_dashboard_left_idle_signs_the_counselor_out() {
 }
 
 #[tokio::test]
+async fn the_idle_warnings_stay_signed_in_button_keeps_the_session_and_needs_the_pages_token() {
+    // 0.05 minutes: three seconds.
+    let app = spawn_app_with(&[("TETHER_DASHBOARD_IDLE_MINUTES", "0.05")]).await;
+    let admin = app.admin().await;
+    let counselor = app.counselor(&admin).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in_as(&counselor).await;
+    let html = browser.page("/dashboard/caseload").await;
+    // The warning is on every signed-in page, hidden until the script shows it; without
+    // scripts the page still leaves itself.
+    assert!(html.contains(r#"<body data-idle-secs="3">"#), "{html}");
+    assert!(html.contains(r#"<script src="/dashboard/idle.js" defer></script>"#));
+    assert!(html.contains(r#"<noscript><meta http-equiv="refresh" content="8"></noscript>"#));
+    assert!(html.contains(r#"role="alertdialog""#) && html.contains("Stay signed in"));
+    let script = browser.get("/dashboard/idle.js").await;
+    assert_eq!(script.status(), StatusCode::OK);
+    let token = csrf_of(&html);
+
+    let forged = browser
+        .post("/dashboard/keep-alive", &[("csrf", "forged")])
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    // Pressing the button every 1.5 s keeps the session past the idle time, without a page load.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let kept = browser
+            .post("/dashboard/keep-alive", &[("csrf", token.as_str())])
+            .await;
+        assert_eq!(kept.status(), StatusCode::NO_CONTENT);
+    }
+    let response = browser.get("/dashboard/caseload").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // Unanswered, the session ends as before.
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    let late = browser
+        .post("/dashboard/keep-alive", &[("csrf", token.as_str())])
+        .await;
+    assert_eq!(late.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&late), "/dashboard/sign-in?reason=idle");
+}
+
+#[tokio::test]
 async fn a_patient_without_consent_is_a_404_page_and_never_data() {
     let app = spawn_app().await;
     let admin = app.admin().await;

@@ -60,8 +60,26 @@ impl SignedIn {
             refresh_secs: self.idle_secs + 5,
             nav,
             idle: layout::idle_words(self.idle_secs),
+            idle_secs: self.idle_secs,
         }
     }
+}
+
+/// What the "Stay signed in" button posts.
+#[derive(Deserialize)]
+pub struct KeepAlive {
+    csrf: String,
+}
+
+/// `POST /dashboard/keep-alive`: the counselor answered the idle warning. Taking [`SignedIn`]
+/// has already restarted the session's idle clock; the answer is 204, which leaves the page as
+/// it is (also when the form is posted without the script).
+pub async fn keep_alive(
+    signed_in: SignedIn,
+    form: web::Form<KeepAlive>,
+) -> Result<HttpResponse, PageError> {
+    signed_in.check_csrf(&form.csrf)?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 async fn signed_in(req: HttpRequest) -> Result<SignedIn, PageError> {

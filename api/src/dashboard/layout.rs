@@ -29,6 +29,8 @@ pub struct Layout {
     pub nav: &'static str,
     /// The idle logoff in words (`15 minutes`), for the footer; empty without a session.
     pub idle: String,
+    /// The idle logoff in seconds, for the script that warns before it (0 without a session).
+    pub idle_secs: u64,
 }
 
 impl Layout {
@@ -41,6 +43,7 @@ impl Layout {
             refresh_secs: 0,
             nav: "",
             idle: String::new(),
+            idle_secs: 0,
         }
     }
 }
@@ -68,6 +71,13 @@ pub async fn stylesheet() -> HttpResponse {
         .body(include_str!("../../templates/dashboard/dashboard.css"))
 }
 
+/// `GET /dashboard/idle.js`: the script that warns before the idle logoff.
+pub async fn idle_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .body(include_str!("../../templates/dashboard/idle.js"))
+}
+
 /// Headers on every dashboard answer: a content security policy that allows only this
 /// server's own stylesheet and scripts (inline SVG is markup, not a resource), no framing
 /// (clickjacking), no referrer (URLs carry ids only, but they are still nobody's business), no
@@ -77,7 +87,8 @@ pub fn security_headers() -> DefaultHeaders {
         .add((
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self' 'unsafe-inline'; script-src 'self'; \
-             img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+             connect-src 'self'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
         ))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::REFERRER_POLICY, "no-referrer"))

@@ -78,6 +78,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("", web::get().to(home))
             .route("/", web::get().to(home))
             .route("/dashboard.css", web::get().to(layout::stylesheet))
+            .route("/idle.js", web::get().to(layout::idle_script))
+            .route("/keep-alive", web::post().to(auth::keep_alive))
             .route("/sign-in", web::get().to(auth::sign_in_page))
             .route("/sign-in", web::post().to(auth::sign_in))
             .route("/sign-out", web::post().to(auth::sign_out))
