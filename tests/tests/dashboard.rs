@@ -470,15 +470,23 @@ async fn the_session_cookie_is_http_only_strict_and_secure_and_no_page_is_cached
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
 
-#[tokio::test]
-async fn a_dashboard_left_idle_signs_the_counselor_out() {
-    // 0.05 minutes: three seconds.
-    let app = spawn_app_with(&[("TETHER_DASHBOARD_IDLE_MINUTES", "0.05")]).await;
+/// `TETHER_DASHBOARD_IDLE_MINUTES` for three seconds.
+const IDLE_OF_THREE_SECONDS: &str = "0.05";
+
+/// A counselor signed in to the dashboard of `app`, and their caseload page.
+async fn signed_in_on_the_caseload(app: &TestApp) -> (Browser<'_>, String) {
     let admin = app.admin().await;
     let counselor = app.counselor(&admin).await;
-    let mut browser = Browser::new(&app);
+    let mut browser = Browser::new(app);
     browser.sign_in_as(&counselor).await;
     let html = browser.page("/dashboard/caseload").await;
+    (browser, html)
+}
+
+#[tokio::test]
+async fn a_dashboard_left_idle_signs_the_counselor_out() {
+    let app = spawn_app_with(&[("TETHER_DASHBOARD_IDLE_MINUTES", IDLE_OF_THREE_SECONDS)]).await;
+    let (mut browser, html) = signed_in_on_the_caseload(&app).await;
     // The page leaves itself a little after the idle time, so nothing stays on screen.
     assert!(
         html.contains(r#"<meta http-equiv="refresh" content="8">"#),
@@ -504,13 +512,8 @@ async fn a_dashboard_left_idle_signs_the_counselor_out() {
 
 #[tokio::test]
 async fn the_idle_warnings_stay_signed_in_button_keeps_the_session_and_needs_the_pages_token() {
-    // 0.05 minutes: three seconds.
-    let app = spawn_app_with(&[("TETHER_DASHBOARD_IDLE_MINUTES", "0.05")]).await;
-    let admin = app.admin().await;
-    let counselor = app.counselor(&admin).await;
-    let mut browser = Browser::new(&app);
-    browser.sign_in_as(&counselor).await;
-    let html = browser.page("/dashboard/caseload").await;
+    let app = spawn_app_with(&[("TETHER_DASHBOARD_IDLE_MINUTES", IDLE_OF_THREE_SECONDS)]).await;
+    let (mut browser, html) = signed_in_on_the_caseload(&app).await;
     // The warning is on every signed-in page, hidden until the script shows it; without
     // scripts the page still leaves itself.
     assert!(html.contains(r#"<body data-idle-secs="3">"#), "{html}");
