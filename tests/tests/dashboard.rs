@@ -578,6 +578,11 @@ async fn a_patient_without_consent_is_a_404_page_and_never_data() {
             .starts_with("text/html"));
         let html = response.text().await.unwrap();
         assert!(html.contains("There is nothing here"), "{html}");
+        // Still signed in: the page keeps the navigation and the sign-out button.
+        assert!(
+            html.contains(r#"<nav aria-label="Main">"#) && html.contains("Sign out"),
+            "{path}: {html}"
+        );
         assert!(!html.contains("Evening group"));
     }
     // `/dashboard` opens the caseload; the stylesheet is served by the binary itself.

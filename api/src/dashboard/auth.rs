@@ -17,7 +17,7 @@ use crate::secret::Secret;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 use std::future::Future;
@@ -99,12 +99,15 @@ async fn signed_in(req: HttpRequest) -> Result<SignedIn, PageError> {
         browser_session::Lookup::Active(active) => {
             tracing::Span::current()
                 .record("user_id", tracing::field::display(active.user.user_id));
-            Ok(SignedIn {
+            let signed_in = SignedIn {
                 user: active.user,
                 display_name: active.display_name,
                 csrf: csrf::for_session(&token),
                 idle_secs: idle.as_secs().max(1),
-            })
+            };
+            // Kept for an error page of this request, so it keeps the navigation.
+            req.extensions_mut().insert(signed_in.clone());
+            Ok(signed_in)
         }
         browser_session::Lookup::Expired => Err(PageError::SignIn(SignInReason::Idle)),
         browser_session::Lookup::Unknown => Err(PageError::SignIn(SignInReason::Required)),

@@ -50,6 +50,7 @@ pub mod writes;
 use crate::access::{self, ReadAction, Standing};
 use crate::db::DbConnection;
 use crate::error::ApiError;
+use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, HttpResponse};
 use error::PageError;
 use uuid::Uuid;
@@ -74,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     PageError::BadRequest("The address is not valid.").into()
                 }),
             )
+            .wrap(ErrorHandlers::new().default_handler(error::in_signed_in_layout))
             .wrap(layout::security_headers())
             .route("", web::get().to(home))
             .route("/", web::get().to(home))
@@ -114,7 +116,8 @@ async fn home() -> HttpResponse {
     layout::see_other(&format!("{ROOT}/caseload"))
 }
 
-/// Any other path under `/dashboard`.
+/// Any other path under `/dashboard` (a 404 page, in the signed-in layout when there is a
+/// session: see [`error::in_signed_in_layout`]).
 async fn not_found() -> Result<HttpResponse, PageError> {
     Err(PageError::NotFound)
 }
