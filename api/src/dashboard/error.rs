@@ -4,8 +4,8 @@
 use crate::dashboard::auth::SignedIn;
 use crate::dashboard::layout::{self, Layout};
 use crate::error::ApiError;
-use actix_web::http::{header, StatusCode};
 use actix_web::dev::ServiceResponse;
+use actix_web::http::{header, StatusCode};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{FromRequest, HttpMessage, HttpResponse, ResponseError};
 use askama::Template;
