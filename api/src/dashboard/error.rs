@@ -1,13 +1,10 @@
 //! Errors of dashboard pages, answered as HTML pages (or a redirect to sign in), never as the
 //! API's JSON. Causes of internal errors are logged by [`ApiError`], never shown.
 
-use crate::dashboard::auth::SignedIn;
 use crate::dashboard::layout::{self, Layout};
 use crate::error::ApiError;
-use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
-use actix_web::middleware::ErrorHandlerResponse;
-use actix_web::{FromRequest, HttpMessage, HttpResponse, ResponseError};
+use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
 /// Why the browser is sent to the sign-in page.
@@ -81,9 +78,10 @@ impl ResponseError for PageError {
 }
 
 impl PageError {
-    /// The answer to this error: a redirect to sign in, or an error page in the layout of
-    /// `signed_in` (navigation and sign-out included) when the request had a live session.
-    pub fn page(&self, signed_in: Option<&SignedIn>) -> HttpResponse {
+    /// The answer to this error: a redirect to sign in, or an error page, in the layout
+    /// `signed_in` makes for a page of that title when the request had a live session
+    /// (navigation and sign-out included), else the anonymous one.
+    pub fn page(&self, signed_in: Option<&dyn Fn(&str) -> Layout>) -> HttpResponse {
         if let PageError::SignIn(reason) = self {
             return HttpResponse::SeeOther()
                 .insert_header((
@@ -114,7 +112,7 @@ impl PageError {
         };
         let title = status.canonical_reason().unwrap_or("Error");
         let page = ErrorPage {
-            layout: signed_in.map_or_else(|| Layout::anonymous(title), |s| s.layout(title, "")),
+            layout: signed_in.map_or_else(|| Layout::anonymous(title), |layout| layout(title)),
             status: status.as_u16(),
             message,
         };
@@ -129,36 +127,4 @@ impl PageError {
                 .body(page.message),
         }
     }
-}
-
-/// Re-renders an error page of a request that had a live session in the signed-in layout, so a
-/// 404 or a refused form keeps the navigation and the sign-out button. An error answer is built
-/// without the request: the session is the one the request's [`SignedIn`] found (kept in its
-/// extensions), or, when extraction stopped before it (a malformed address), looked up now.
-pub fn in_signed_in_layout<B: 'static>(
-    res: ServiceResponse<B>,
-) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_page_error = res
-        .response()
-        .error()
-        .and_then(|e| e.as_error::<PageError>())
-        .is_some_and(|e| !matches!(e, PageError::SignIn(_)));
-    if !is_page_error {
-        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
-    }
-    Ok(ErrorHandlerResponse::Future(Box::pin(async move {
-        let found = res.request().extensions().get::<SignedIn>().cloned();
-        let signed_in = match found {
-            Some(s) => Some(s),
-            None => SignedIn::extract(res.request()).await.ok(),
-        };
-        let page = match (&signed_in, res.response().error()) {
-            (Some(s), Some(e)) => e.as_error::<PageError>().map(|p| p.page(Some(s))),
-            _ => None,
-        };
-        Ok(match page {
-            Some(page) => res.into_response(page).map_into_right_body(),
-            None => res.map_into_left_body(),
-        })
-    })))
 }

@@ -41,6 +41,7 @@ pub mod charts;
 pub mod cookie;
 pub mod csrf;
 pub mod error;
+pub mod error_pages;
 pub mod layout;
 pub mod patient;
 pub mod schedule;
@@ -75,7 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     PageError::BadRequest("The address is not valid.").into()
                 }),
             )
-            .wrap(ErrorHandlers::new().default_handler(error::in_signed_in_layout))
+            .wrap(ErrorHandlers::new().default_handler(error_pages::in_signed_in_layout))
             .wrap(layout::security_headers())
             .route("", web::get().to(home))
             .route("/", web::get().to(home))
@@ -117,7 +118,7 @@ async fn home() -> HttpResponse {
 }
 
 /// Any other path under `/dashboard` (a 404 page, in the signed-in layout when there is a
-/// session: see [`error::in_signed_in_layout`]).
+/// session: see [`error_pages::in_signed_in_layout`]).
 async fn not_found() -> Result<HttpResponse, PageError> {
     Err(PageError::NotFound)
 }
