@@ -336,10 +336,10 @@ fn read(
             limit: MAX_SESSIONS,
         },
     )?;
-    // Newest first; the query fetches one row more than asked to tell a caller there are more.
+    // Newest first, each with a start; the query fetches one row more than asked to tell a
+    // caller there are more.
     let sessions: Vec<Session> = rows
         .into_iter()
-        .filter(|s| s.starts_at.is_some())
         .take(usize::try_from(MAX_SESSIONS).unwrap_or(usize::MAX))
         .collect();
     let access = consents::access_log_page(conn, patient, Some(now), None, None, 20)?

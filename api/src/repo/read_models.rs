@@ -245,7 +245,8 @@ fn list(
 }
 
 /// The documents of `kind` in the window, newest first, `limit + 1` of them at most, each as
-/// its HTTP item's JSON (`id` and every declared field).
+/// its HTTP item's JSON (`id` and every declared field; the text moves out of [`Listed::item`],
+/// which is left empty).
 pub fn list_json(
     conn: &mut DbConnection,
     kind: DocKind,
@@ -253,8 +254,9 @@ pub fn list_json(
 ) -> Result<Vec<(Listed, Box<RawValue>)>, ApiError> {
     list(conn, kind, q, false)?
         .into_iter()
-        .map(|row| {
-            let item = RawValue::from_string(row.item.clone()).map_err(ApiError::internal)?;
+        .map(|mut row| {
+            let item =
+                RawValue::from_string(std::mem::take(&mut row.item)).map_err(ApiError::internal)?;
             Ok((row, item))
         })
         .collect()
